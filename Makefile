@@ -1,0 +1,41 @@
+# CivicLine: `make run` to serve the bot, `make test` for the whole suite. See README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: help envs model db run chat test lint format bench compare clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+envs:  ## build (or reuse) the app (3.11) and Rasa (3.10) environments
+	@bash scripts/envs.sh
+
+model: envs  ## train the NLU model if data/ or config.yml changed (cached by fingerprint)
+	@$(PY) -m nlu.train
+
+db: envs  ## create or migrate the database (DATABASE_URL, default var/civicline.db)
+	@$(PY) -m cases.migrate
+
+run: envs  ## set up whatever is missing, start Rasa + gunicorn, print where to point Twilio
+	@$(PY) -m scripts.run
+
+chat: envs  ## talk to the running bot from the terminal, through the real signed webhook
+	@$(PY) -m scripts.chat
+
+test: envs lint  ## the whole suite: real Rasa server, real database, real HTTP
+	@$(PY) -m pytest
+
+lint: envs  ## ruff lint and format check
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: envs  ## apply ruff's formatting and safe fixes
+	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench: envs  ## latency benchmarks (webhook turn vs. Rasa parse, measured in the same run)
+	@$(PY) -m scripts.bench
+
+compare: envs  ## train and compare the candidate NLU pipelines (slow: ~20 min)
+	@$(PY) -m scripts.compare_pipelines
+
+clean:  ## remove local runtime state (var/, reports/); the cache outside the clone stays
+	rm -rf var reports .pytest_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Application factory: composes the blueprints over one runtime (served as `app:create_app()`)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from nlu.client import NLU
+from runtime import build_runtime
+from settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> Flask:
+    """Build the Flask app from settings (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.extensions["civicline"] = build_runtime(settings, nlu)
+    if not settings.twilio_auth_token:
+        logging.getLogger(__name__).warning("TWILIO_AUTH_TOKEN is not set: every webhook gets 403")
+
+    from ops.views import bp as ops_bp
+    from webhooks.sms import bp as sms_bp
+
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(ops_bp)
+    return app

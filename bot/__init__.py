@@ -1,0 +1,1 @@
+"""The dialogue engine: one turn = load state, understand, decide, save state, reply."""

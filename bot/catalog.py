@@ -1,0 +1,163 @@
+"""The service catalogue (data/services.yml): which intent files which service, asking what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATATYPES = {"string", "number", "text", "singlevaluelist"}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One allowed answer of a list attribute."""
+
+    key: str
+    name: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An Open311 attribute: a follow-up question of a service."""
+
+    code: str
+    datatype: str
+    required: bool
+    description: str
+    order: int
+    datatype_description: str | None = None
+    values: tuple[Value, ...] = ()
+
+    def find_value(self, text: str) -> Value | None:
+        """The list value a free-text answer names: its number, key, name or a synonym."""
+        clean = text.strip().lower().strip(".!?")
+        if clean.isdigit() and 1 <= int(clean) <= len(self.values):
+            return self.values[int(clean) - 1]
+        return mention(self.values, clean)
+
+    def question(self) -> str:
+        """The question with its numbered choices, for SMS."""
+        if not self.values:
+            return self.description
+        choices = " ".join(f"{i}) {v.name}" for i, v in enumerate(self.values, 1))
+        return f"{self.description} {choices}"
+
+
+def _words(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9']+", " ", text.lower()) + " "
+
+
+def mention(values: tuple[Value, ...], text: str) -> Value | None:
+    """The value whose key, name or a synonym appears as whole words in the text (longest wins)."""
+    hay = _words(text)
+    best: tuple[int, Value] | None = None
+    for value in values:
+        for phrase in (value.key.replace("_", " "), value.name, *value.synonyms):
+            needle = _words(phrase)
+            if needle.strip() and needle in hay and (best is None or len(needle) > best[0]):
+                best = (len(needle), value)
+    return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service residents can request, mapped from one NLU intent."""
+
+    intent: str
+    service_code: str
+    service_name: str
+    description: str
+    group: str
+    keywords: tuple[str, ...]
+    agency: str
+    expected_days: int
+    location_kind: str
+    location_prompt: str
+    needs_description: bool
+    description_prompt: str | None
+    next_steps: str
+    attributes: tuple[Attribute, ...] = field(default=())
+
+    def attribute(self, code: str) -> Attribute:
+        """The attribute with this code."""
+        return next(a for a in self.attributes if a.code == code)
+
+
+class CatalogError(ValueError):
+    """The catalogue file is malformed."""
+
+
+def _attribute(raw: dict[str, Any], order: int, where: str) -> Attribute:
+    datatype = raw.get("datatype")
+    if datatype not in DATATYPES:
+        raise CatalogError(
+            f"{where}: datatype must be one of {sorted(DATATYPES)}, not {datatype!r}"
+        )
+    values = tuple(
+        Value(str(v["key"]), str(v["name"]), tuple(str(s).lower() for s in v.get("synonyms") or ()))
+        for v in raw.get("values") or ()
+    )
+    if datatype == "singlevaluelist" and not values:
+        raise CatalogError(f"{where}: a singlevaluelist needs values")
+    return Attribute(
+        code=str(raw["code"]),
+        datatype=datatype,
+        required=bool(raw.get("required", False)),
+        description=str(raw["description"]),
+        order=order,
+        datatype_description=raw.get("datatype_description"),
+        values=values,
+    )
+
+
+def _service(raw: dict[str, Any]) -> Service:
+    where = f"service {raw.get('intent', '?')}"
+    try:
+        service = Service(
+            intent=str(raw["intent"]),
+            service_code=str(raw["service_code"]),
+            service_name=str(raw["service_name"]),
+            description=str(raw["description"]),
+            group=str(raw.get("group") or ""),
+            keywords=tuple(str(k) for k in raw.get("keywords") or ()),
+            agency=str(raw["agency"]),
+            expected_days=int(raw.get("expected_days") or 0),
+            location_kind=str(raw.get("location_kind", "street")),
+            location_prompt=str(raw["location_prompt"]),
+            needs_description=bool(raw.get("needs_description", False)),
+            description_prompt=raw.get("description_prompt"),
+            next_steps=str(raw["next_steps"]),
+            attributes=tuple(
+                _attribute(a, i, f"{where} attribute {i}")
+                for i, a in enumerate(raw.get("attributes") or (), 1)
+            ),
+        )
+    except KeyError as exc:
+        raise CatalogError(f"{where}: missing field {exc.args[0]!r}") from exc
+    if service.location_kind not in {"street", "building"}:
+        raise CatalogError(f"{where}: location_kind must be 'street' or 'building'")
+    if service.needs_description and not service.description_prompt:
+        raise CatalogError(f"{where}: needs_description without description_prompt")
+    return service
+
+
+class Catalog:
+    """All services, by intent and by service code."""
+
+    def __init__(self, services: list[Service]):
+        self.services = services
+        self.by_intent = {s.intent: s for s in services}
+        self.by_code = {s.service_code: s for s in services}
+        if len(self.by_code) != len(services) or len(self.by_intent) != len(services):
+            raise CatalogError("service codes and intents must be unique")
+
+    @classmethod
+    def load(cls, path: Path) -> Catalog:
+        """Read and check data/services.yml."""
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return cls([_service(s) for s in raw["services"]])

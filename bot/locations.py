@@ -1,0 +1,279 @@
+"""Street addresses and intersections in free text, checked against the city's street list."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import usaddress
+from rapidfuzz import fuzz
+
+SUFFIXES = {
+    "street": ("st", "str", "street", "streat", "stret"),
+    "avenue": ("ave", "av", "avenue", "avenu", "avn"),
+    "road": ("rd", "road"),
+    "boulevard": ("blvd", "boulevard", "blv", "boul"),
+    "lane": ("ln", "lane"),
+    "drive": ("dr", "drive"),
+    "place": ("pl", "place"),
+    "court": ("ct", "court"),
+    "way": ("way",),
+    "terrace": ("ter", "terr", "terrace"),
+    "parkway": ("pkwy", "parkway"),
+    "highway": ("hwy", "highway"),
+    "square": ("sq", "square"),
+    "circle": ("cir", "circle"),
+}
+SUFFIX_OF = {alias: canon for canon, aliases in SUFFIXES.items() for alias in aliases}
+ORDINALS = {
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
+    "sixth": "6th",
+    "seventh": "7th",
+    "eighth": "8th",
+    "ninth": "9th",
+    "tenth": "10th",
+    "eleventh": "11th",
+    "twelfth": "12th",
+}
+LOCATIVES = {"on", "at", "near", "by", "of", "and", "corner", "off", "along", "down", "up", "onto"}
+DIRECTIONS = {"n", "s", "e", "w", "north", "south", "east", "west"}
+NUMBER_RE = re.compile(r"^\d{1,6}[a-z]?$")
+
+
+def _ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens with suffixes spelled out and ordinals as '3rd'."""
+    raw = re.findall(r"[a-z0-9]+", text.lower().replace("&", " and ").replace("'", ""))
+    out: list[str] = []
+    for i, tok in enumerate(raw):
+        nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        prev = raw[i - 1] if i else ""
+        if tok in ORDINALS:
+            tok = ORDINALS[tok]
+        elif tok.isdigit() and nxt in SUFFIX_OF and (not prev or prev in LOCATIVES):
+            tok = _ordinal(int(tok))  # "on 3 ave" is 3rd Avenue; "120 3 ave" keeps its number
+        elif tok in SUFFIX_OF and out:
+            tok = SUFFIX_OF[tok]
+        out.append(tok)
+    return out
+
+
+@dataclass(frozen=True)
+class Street:
+    """A street of the city."""
+
+    name: str
+    core: tuple[str, ...]
+    suffix: str | None
+    lat: float | None
+    long: float | None
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place on the city's streets: a house number, an intersection, or a street alone."""
+
+    street: Street
+    number: str | None = None
+    cross: Street | None = None
+
+    @property
+    def address(self) -> str:
+        """The place as a readable address."""
+        if self.number:
+            return f"{self.number} {self.street.name}"
+        if self.cross:
+            return f"{self.street.name} and {self.cross.name}"
+        return self.street.name
+
+    @property
+    def precise(self) -> bool:
+        """Whether a crew could find it: a house number or a cross street."""
+        return bool(self.number or self.cross)
+
+    @property
+    def lat(self) -> float | None:
+        """Latitude (street centroid, or midpoint of an intersection)."""
+        return self._mid("lat")
+
+    @property
+    def long(self) -> float | None:
+        """Longitude (street centroid, or midpoint of an intersection)."""
+        return self._mid("long")
+
+    def _mid(self, attr: str) -> float | None:
+        values = [getattr(s, attr) for s in (self.street, self.cross) if s is not None]
+        values = [v for v in values if v is not None]
+        return round(sum(values) / len(values), 6) if values else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a message says about a place: a location, a street we don't know, or nothing."""
+
+    location: Location | None = None
+    unknown_street: str | None = None
+
+
+@dataclass
+class _Hit:
+    street: Street
+    start: int
+    end: int
+    score: float
+
+
+class StreetDirectory:
+    """The city's streets, with fuzzy lookup of residents' spellings."""
+
+    def __init__(self, streets: list[Street]):
+        self.streets = sorted(streets, key=lambda s: -len(" ".join(s.core)))
+
+    @classmethod
+    def load(cls, path: Path) -> StreetDirectory:
+        """Read data/streets.csv (columns name, and optionally lat, long)."""
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        return cls([street_from_name(r["name"], r.get("lat"), r.get("long")) for r in rows])
+
+    def match_name(self, text: str) -> Street | None:
+        """The street a bare street name ('elm st', 'Mapel Ave') refers to."""
+        toks = tokens(text)
+        hits = self._scan(toks, strict=False)
+        whole = [h for h in hits if h.start == 0 and h.end >= len(toks) - 1]
+        return max(whole, key=lambda h: h.score).street if whole else None
+
+    def find(self, text: str, *, strict: bool = True) -> Found:
+        """The place a message mentions. strict: only street names that read as a place."""
+        toks = tokens(text)
+        if not strict:
+            found = self._with_usaddress(text)
+            if found is not None:
+                return found
+        hits = self._scan(toks, strict=strict)
+        if hits:
+            hits.sort(key=lambda h: h.start)
+            first = hits[0]
+            number = _house_number(toks, first.start)
+            cross = next((h.street for h in hits[1:] if h.street != first.street), None)
+            if number:
+                cross = None
+            return Found(Location(first.street, number, cross))
+        unknown = _unknown_street(toks)
+        if unknown is None and not strict and toks:
+            unknown = text.strip()
+        return Found(unknown_street=unknown)
+
+    def _scan(self, toks: list[str], *, strict: bool) -> list[_Hit]:
+        hits: list[_Hit] = []
+        i = 0
+        while i < len(toks):
+            best = max(
+                (h for street in self.streets if (h := self._score(toks, i, street, strict))),
+                key=lambda h: (h.end - h.start, h.score),
+                default=None,
+            )
+            if best is None:
+                i += 1
+                continue
+            hits.append(best)
+            i = best.end
+        return hits
+
+    @staticmethod
+    def _score(toks: list[str], i: int, street: Street, strict: bool) -> _Hit | None:
+        n = len(street.core)
+        window = " ".join(toks[i : i + n])
+        core = " ".join(street.core)
+        if window == core:
+            score = 100.0
+        elif len(core) >= 5 and window[:1] == core[:1] and len(toks) >= i + n:
+            score = fuzz.ratio(window, core)
+        else:
+            return None
+        if score < 80:
+            return None
+        after = toks[i + n] if i + n < len(toks) else ""
+        before = toks[i - 1] if i else ""
+        has_suffix = after in SUFFIXES
+        if has_suffix:
+            score += 3 if after == street.suffix else -5
+        in_context = (
+            has_suffix
+            or before in LOCATIVES
+            or before in DIRECTIONS
+            or after == "and"
+            or NUMBER_RE.match(before)
+        )
+        if not in_context and (strict or score < 100):
+            return None
+        return _Hit(street, i, i + n + (1 if has_suffix else 0), score)
+
+    def _with_usaddress(self, text: str) -> Found | None:
+        """Parse a reply that is mostly an address with usaddress, then check its streets."""
+        try:
+            parts, kind = usaddress.tag(text)
+        except usaddress.RepeatedLabelError:
+            return None
+        if kind not in {"Street Address", "Intersection"}:
+            return None
+        first = self.match_name(_street_text(parts, ""))
+        if first is None:
+            return None
+        if kind == "Intersection":
+            second = self.match_name(_street_text(parts, "Second"))
+            return Found(Location(first, cross=second)) if second else None
+        number = parts.get("AddressNumber")
+        return Found(Location(first, number=number if number and number.isdigit() else None))
+
+
+def _house_number(toks: list[str], start: int) -> str | None:
+    """The house number just before a street name, skipping a direction ('120 N Elm St')."""
+    j = start - 1
+    if j >= 0 and toks[j] in DIRECTIONS:
+        j -= 1
+    return toks[j] if j >= 0 and NUMBER_RE.match(toks[j]) else None
+
+
+def _street_text(parts: dict[str, str], prefix: str) -> str:
+    keys = ("StreetNamePreDirectional", "StreetName", "StreetNamePostType")
+    return " ".join(parts.get(f"{prefix}{k}", "") for k in keys).strip()
+
+
+def _unknown_street(toks: list[str]) -> str | None:
+    for i, tok in enumerate(toks):
+        if tok in SUFFIXES and i > 0 and toks[i - 1] not in LOCATIVES and not toks[i - 1].isdigit():
+            start = i - 1
+            while (
+                start > 0
+                and toks[start - 1] not in LOCATIVES
+                and not toks[start - 1].isdigit()
+                and i - start < 3
+                and toks[start - 1] not in {"the", "a", "my", "in", "is"}
+            ):
+                start -= 1
+            return " ".join(toks[start : i + 1]).title()
+    return None
+
+
+def street_from_name(
+    name: str, lat: str | float | None = None, long: str | float | None = None
+) -> Street:
+    """A Street from its full name, e.g. 'Elm Street'."""
+    toks = tokens(name)
+    suffix = toks[-1] if len(toks) > 1 and toks[-1] in SUFFIXES else None
+    core = tuple(toks[:-1] if suffix else toks)
+    return Street(
+        name.strip(), core, suffix, float(lat) if lat else None, float(long) if long else None
+    )

@@ -1,0 +1,75 @@
+"""Conversation, turn and opt-out functions used by the dialogue engine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.models import Conversation, OptOut, Turn
+
+
+def find_turn(*, db_session: Session, message_id: str) -> Turn | None:
+    """The stored turn for a Twilio message id, if this message was handled before."""
+    return db_session.scalars(select(Turn).where(Turn.message_id == message_id)).first()
+
+
+def close_conversation(conversation: Conversation, *, reason: str, now: datetime) -> None:
+    """Mark a conversation closed (the row stays for review)."""
+    conversation.status = "closed"
+    conversation.ended_at = now
+    conversation.end_reason = reason
+
+
+def open_conversation(
+    *, db_session: Session, channel: str, sender: str, now: datetime, timeout: timedelta
+) -> Conversation:
+    """The sender's active conversation on this channel, closing a stale one and starting anew."""
+    query = select(Conversation).where(
+        Conversation.channel == channel,
+        Conversation.sender == sender,
+        Conversation.status == "active",
+    )
+    if db_session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    conversation = db_session.scalars(query).first()
+    if conversation is not None and now - conversation.last_activity_at > timeout:
+        close_conversation(conversation, reason="timeout", now=now)
+        db_session.flush()
+        conversation = None
+    if conversation is None:
+        conversation = Conversation(
+            channel=channel,
+            sender=sender,
+            status="active",
+            state={},
+            started_at=now,
+            last_activity_at=now,
+        )
+        db_session.add(conversation)
+        db_session.flush()
+    return conversation
+
+
+def request_handoff(conversation: Conversation, *, reason: str, now: datetime) -> None:
+    """Put the conversation in the queue for a human (keeps the first request time)."""
+    if conversation.handoff_status != "waiting":
+        conversation.handoff_status = "waiting"
+        conversation.handoff_requested_at = now
+        conversation.handoff_reason = reason
+
+
+def set_opt_out(*, db_session: Session, phone: str, keyword: str | None, now: datetime) -> None:
+    """Record an opt-out (keyword given) or remove it (keyword None)."""
+    existing = db_session.get(OptOut, phone)
+    if keyword is None:
+        if existing is not None:
+            db_session.delete(existing)
+    elif existing is None:
+        db_session.add(OptOut(phone=phone, keyword=keyword, opted_out_at=now))
+
+
+def is_opted_out(*, db_session: Session, phone: str) -> bool:
+    """Whether the number has opted out of messages."""
+    return db_session.get(OptOut, phone) is not None

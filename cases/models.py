@@ -1,0 +1,137 @@
+"""Typed SQLAlchemy models of the store, named with Open311 GeoReport v2 vocabulary for cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back time-zone aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, UTC, time-zone aware."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the store's type map."""
+
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Conversation(Base):
+    """One resident's exchange on one channel, until it ends or goes quiet."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | closed
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_status: Mapped[str] = mapped_column(
+        String(16), default="none"
+    )  # none|waiting|taken|closed
+    handoff_requested_at: Mapped[datetime | None]
+    handoff_reason: Mapped[str | None] = mapped_column(String(64))
+
+    turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
+
+    __table_args__ = (
+        # At most one active conversation per channel and sender, enforced by the database.
+        Index(
+            "uq_conversations_active_sender",
+            "channel",
+            "sender",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_conversations_handoff", "handoff_status", "handoff_requested_at"),
+    )
+
+
+class Case(Base):
+    """A service request, with Open311 GeoReport v2 field names."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_request_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    service_code: Mapped[str] = mapped_column(String(64), index=True)
+    service_name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
+    status_notes: Mapped[str | None] = mapped_column(Text)
+    agency_responsible: Mapped[str] = mapped_column(String(128))
+    service_notice: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(String(256))
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_datetime: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_datetime: Mapped[datetime] = mapped_column(default=utcnow)
+    expected_datetime: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16))  # sms | voice | open311
+    contact_phone: Mapped[str | None] = mapped_column(String(64))  # personal data: never published
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+
+
+class Turn(Base):
+    """One inbound message and the bot's reply, as supervisors review them."""
+
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")  # redacted before storage
+    asr_confidence: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    nlu_error: Mapped[str | None] = mapped_column(String(256))
+    reply: Mapped[str] = mapped_column(Text, default="")
+    reply_kind: Mapped[str] = mapped_column(String(32), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replied_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+    conversation: Mapped[Conversation] = relationship(back_populates="turns")
+    case: Mapped[Case | None] = relationship()
+
+
+class OptOut(Base):
+    """A phone number that texted STOP (or another opt-out keyword) and has not opted back in."""
+
+    __tablename__ = "opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+    keyword: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,78 @@
+"""Case functions: file a case, look one up, format and parse case numbers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.models import Case, utcnow
+
+CASE_PREFIX = "311-"
+CASE_NUMBER_RE = re.compile(r"\b311\s*[-–.]?\s*(\d{6,10})\b")
+
+
+def format_case_number(case_id: int) -> str:
+    """The public case number for a database id, e.g. 311-000123."""
+    return f"{CASE_PREFIX}{case_id:06d}"
+
+
+def find_case_number(text: str) -> str | None:
+    """The first case number written in free text ('311 000123', '311-000123'), normalised."""
+    match = CASE_NUMBER_RE.search(text)
+    return f"{CASE_PREFIX}{match.group(1)}" if match else None
+
+
+def create_case(
+    *,
+    db_session: Session,
+    service_code: str,
+    service_name: str,
+    agency_responsible: str,
+    description: str,
+    source: str,
+    address: str | None = None,
+    lat: float | None = None,
+    long: float | None = None,
+    attributes: dict[str, Any] | None = None,
+    expected_days: int | None = None,
+    service_notice: str | None = None,
+    contact_phone: str | None = None,
+    conversation_id: int | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """File a new open case and give it its public number (inside the caller's transaction)."""
+    now = now or utcnow()
+    case = Case(
+        service_code=service_code,
+        service_name=service_name,
+        agency_responsible=agency_responsible,
+        description=description,
+        source=source,
+        address=address,
+        lat=lat,
+        long=long,
+        attributes=attributes or {},
+        status="open",
+        service_notice=service_notice,
+        requested_datetime=now,
+        updated_datetime=now,
+        expected_datetime=now + timedelta(days=expected_days) if expected_days else None,
+        contact_phone=contact_phone,
+        conversation_id=conversation_id,
+    )
+    db_session.add(case)
+    db_session.flush()
+    case.service_request_id = format_case_number(case.id)
+    db_session.flush()
+    return case
+
+
+def get_case(*, db_session: Session, service_request_id: str) -> Case | None:
+    """The case with this public number, or None."""
+    return db_session.scalars(
+        select(Case).where(Case.service_request_id == service_request_id)
+    ).first()

@@ -1,0 +1,1 @@
+"""NLU: a small client for the Rasa server, plus training and evaluation around the rasa CLI."""

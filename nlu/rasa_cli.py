@@ -1,0 +1,139 @@
+"""Running the rasa CLI of the NLU environment (Python 3.10), and the model cache it fills."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config.yml"
+TRAINING_DATA = ROOT / "data" / "nlu.yml"
+HELD_OUT = ROOT / "tests" / "test_nlu.yml"
+HELD_OUT_SPEECH = ROOT / "tests" / "test_nlu_speech.yml"
+EPOCH_RE = re.compile(r"Epochs:\s+(\d+)%.*?(\d+)/(\d+)")
+
+Log = Callable[[str], None]
+
+
+def cache_dir() -> Path:
+    """Where environments, models and Rasa's own cache live, outside any clone."""
+    path = Path(os.environ.get("CIVICLINE_CACHE", Path.home() / ".cache" / "civicline"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def rasa_bin() -> Path:
+    """The rasa executable of the NLU environment (made by `make` through scripts/envs.sh)."""
+    path = Path(os.environ.get("CIVICLINE_RASA_BIN", ROOT / ".venv-rasa" / "bin" / "rasa"))
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: build the Rasa environment first with `make envs` "
+            "(it needs Python 3.10 from pyenv)."
+        )
+    return path
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for rasa subprocesses: quiet TensorFlow, no telemetry, a shared graph cache."""
+    env = dict(os.environ)
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        RASA_TELEMETRY_ENABLED="false",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore",
+        RASA_CACHE_DIRECTORY=str(cache_dir() / "rasa-graph-cache"),
+    )
+    return env
+
+
+def fingerprint(config: Path, data: Iterable[Path], extra: str = "") -> str:
+    """A short hash of the pipeline config, the training data and the Rasa version pin."""
+    digest = hashlib.sha256()
+    for path in (config, *data, ROOT / "requirements-rasa.txt"):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(extra.encode())
+    return digest.hexdigest()[:16]
+
+
+def run_rasa(args: list[str], *, log: Log | None = None, cwd: Path | None = None) -> str:
+    """Run `rasa ARGS`, streaming progress to log; returns the output, raises on failure."""
+    cmd = [str(rasa_bin()), *args]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd or ROOT,
+        env=rasa_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    lines: list[str] = []
+    last_pct = -1
+    assert proc.stdout is not None
+    for raw in iter(proc.stdout.readline, ""):
+        for line in raw.replace("\r", "\n").splitlines():
+            lines.append(line)
+            match = EPOCH_RE.search(line)
+            if match and log:
+                pct = int(match.group(1))
+                if pct >= last_pct + 10:
+                    last_pct = pct
+                    log(f"  training: epoch {match.group(2)}/{match.group(3)} ({pct}%)")
+            elif log and ("error" in line.lower() or "Finished training" in line):
+                log("  " + line.strip()[:200])
+    if proc.wait() != 0:
+        tail = "\n".join(lines[-40:])
+        raise RuntimeError(f"rasa {' '.join(args[:2])} failed (exit {proc.returncode}):\n{tail}")
+    return "\n".join(lines)
+
+
+def ensure_model(
+    config: Path = CONFIG,
+    data: Path = TRAINING_DATA,
+    *,
+    log: Log = lambda s: print(s, file=sys.stderr, flush=True),
+    extra_args: list[str] | None = None,
+) -> Path:
+    """The trained model for this config and data: from the cache, or trained now (and cached)."""
+    models = cache_dir() / "models"
+    models.mkdir(exist_ok=True)
+    name = f"nlu-{fingerprint(config, [data], ' '.join(extra_args or []))}"
+    target = models / f"{name}.tar.gz"
+    with open(models / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one training per fingerprint, even across processes
+        if target.exists():
+            log(f"NLU model {target.name} is up to date (cached).")
+            return target
+        log(f"Training the NLU model ({config.name} + {data.name} changed or first run)...")
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="civicline-train-") as tmp:
+            run_rasa(
+                [
+                    "train",
+                    "nlu",
+                    "--config",
+                    str(config),
+                    "--nlu",
+                    str(data),
+                    "--out",
+                    tmp,
+                    "--fixed-model-name",
+                    name,
+                    *(extra_args or []),
+                ],
+                log=log,
+                cwd=Path(tmp),
+            )
+            shutil.move(str(Path(tmp) / f"{name}.tar.gz"), target)
+        log(f"Trained {target.name} in {time.monotonic() - started:.0f}s.")
+        return target

@@ -1,0 +1,36 @@
+"""Development secrets (Twilio auth token, Rasa token), generated once into var/dev-secrets.env."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from settings import ROOT
+
+PATH = ROOT / "var" / "dev-secrets.env"
+
+
+def load_or_create() -> dict[str, str]:
+    """The secrets from the environment, else from var/dev-secrets.env (created on first use)."""
+    values: dict[str, str] = {}
+    if PATH.exists():
+        for line in PATH.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    else:
+        values = {
+            "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+            "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+            "CIVICLINE_RASA_TOKEN": secrets.token_urlsafe(24),
+        }
+        PATH.parent.mkdir(parents=True, exist_ok=True)
+        PATH.write_text(
+            "# Generated development secrets (git-ignored). Set real ones in the environment.\n"
+            + "".join(f"{k}={v}\n" for k, v in values.items())
+        )
+        PATH.chmod(0o600)
+    for key in values:
+        if os.environ.get(key):
+            values[key] = os.environ[key]
+    return values

@@ -1,0 +1,112 @@
+"""`make run`: migrate the store, train the model if needed, start Rasa and gunicorn, print URLs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import requests
+
+from cases.migrate import upgrade
+from nlu.rasa_cli import ensure_model
+from nlu.server import RasaServer
+from scripts.devsecrets import PATH as SECRETS_PATH
+from scripts.devsecrets import load_or_create
+from settings import ROOT, Settings
+
+
+def step(message: str) -> None:
+    """Print a progress line."""
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def main() -> int:
+    """Start everything and wait for Ctrl-C."""
+    secrets = load_or_create()
+    generated = not os.environ.get("TWILIO_AUTH_TOKEN")
+    os.environ.update(secrets)
+    settings = Settings.from_env()
+
+    step(f"database: migrating {settings.database_url.split('@')[-1]}")
+    upgrade(settings.database_url)
+
+    step("NLU model: checking data/nlu.yml + config.yml against the cache")
+    model = ensure_model(log=lambda s: print(s, flush=True))
+
+    rasa_port = urlsplit(settings.rasa_url).port or 5005
+    step(f"Rasa server: starting on {settings.rasa_url} (takes ~30 s; log in var/rasa-server.log)")
+    rasa = RasaServer(model, port=rasa_port, token=settings.rasa_token)
+    try:
+        rasa.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: the Rasa server did not start: {exc}", file=sys.stderr)
+        return 1
+
+    step(f"gunicorn: starting the app on port {settings.port}")
+    web = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    health = f"http://127.0.0.1:{settings.port}/healthz"
+    for _ in range(60):
+        try:
+            if requests.get(health, timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if web.poll() is not None:
+            rasa.stop()
+            print("error: gunicorn exited; is the port in use?", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+    base = settings.public_url
+    print(
+        f"""
+\033[1mCivicLine is running.\033[0m
+  Health:            {health}
+  Twilio SMS webhook:   {base}/twilio/sms   (Messaging > "A message comes in", HTTP POST)
+  Public URL checked:   CIVICLINE_PUBLIC_URL={base}  (set it to your tunnel/domain; signatures
+                        are validated against it)
+  Twilio auth token:    {
+            "generated for development, in " + str(SECRETS_PATH)
+            if generated
+            else "from TWILIO_AUTH_TOKEN"
+        }
+  Try it without a phone:  make chat   (in another terminal)
+  Staff console:        not built yet (see the issues); cases are in {settings.database_url}
+Press Ctrl-C to stop.
+""",
+        flush=True,
+    )
+
+    def stop(*_: object) -> None:
+        web.terminate()
+        rasa.stop()
+        try:
+            web.wait(20)
+        except subprocess.TimeoutExpired:
+            web.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        web.wait()
+    except KeyboardInterrupt:
+        stop()
+    rasa.stop()
+    return web.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

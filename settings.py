@@ -1,0 +1,56 @@
+"""Settings: every knob comes from an environment variable, read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{ROOT / 'var' / 'civicline.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of the app (webhooks, bot, store, NLU client)."""
+
+    database_url: str = field(default_factory=_default_database_url)
+    public_url: str = "http://localhost:8000"
+    port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = None
+    nlu_timeout: float = 3.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    conversation_timeout_minutes: int = 30
+    data_dir: Path = ROOT / "data"
+    city_name: str = "Riverton"
+    city_phone: str = "(555) 010-0311"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from environment variables (CIVICLINE_*, TWILIO_*, DATABASE_URL)."""
+        env = os.environ if env is None else env
+        base = cls()
+        values: dict[str, object] = {
+            "database_url": env.get("DATABASE_URL") or base.database_url,
+            "public_url": env.get("CIVICLINE_PUBLIC_URL", base.public_url).rstrip("/"),
+            "port": int(env.get("CIVICLINE_PORT", base.port)),
+            "rasa_url": env.get("CIVICLINE_RASA_URL", base.rasa_url).rstrip("/"),
+            "rasa_token": env.get("CIVICLINE_RASA_TOKEN") or None,
+            "nlu_timeout": float(env.get("CIVICLINE_NLU_TIMEOUT", base.nlu_timeout)),
+            "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
+            "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
+            "conversation_timeout_minutes": int(
+                env.get("CIVICLINE_CONVERSATION_TIMEOUT_MINUTES", base.conversation_timeout_minutes)
+            ),
+            "data_dir": Path(env.get("CIVICLINE_DATA_DIR", str(base.data_dir))),
+            "city_name": env.get("CIVICLINE_CITY_NAME", base.city_name),
+            "city_phone": env.get("CIVICLINE_CITY_PHONE", base.city_phone),
+        }
+        values.update(overrides)
+        return replace(base, **values)  # type: ignore[arg-type]

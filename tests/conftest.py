@@ -1,0 +1,43 @@
+"""Shared fixtures: a migrated database per test, settings pointing at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cases.db import make_engine, make_session_factory
+from cases.migrate import upgrade
+from settings import Settings
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://311.riverton.example.gov"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite database (WAL) brought to the newest schema with Alembic."""
+    url = f"sqlite:///{tmp_path / 'civicline.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for a test app: its own database, a known Twilio token and public URL."""
+    return Settings.from_env(
+        {},
+        database_url=database_url,
+        twilio_auth_token=AUTH_TOKEN,
+        public_url=PUBLIC_URL,
+        twilio_account_sid="AC" + "0" * 32,
+    )
+
+
+@pytest.fixture
+def db_session(database_url: str):
+    """A session on the test database."""
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        yield session
+    engine.dispose()

@@ -1,0 +1,46 @@
+"""Test doubles for one layer at a time (the integration tests use the real Rasa server)."""
+
+from __future__ import annotations
+
+import re
+
+from nlu.client import NLUError, Parse
+
+
+class FakeNLU:
+    """Classifies by the first keyword rule whose pattern occurs in the text."""
+
+    RULES: list[tuple[str, str, float]] = [
+        (r"fire|breaking in|hurt", "emergency", 0.97),
+        (r"pothole|hole in", "pothole", 0.93),
+        (r"noise|loud|music", "noise_complaint", 0.91),
+        (r"no heat|hot water", "no_heat_hot_water", 0.92),
+        (r"abandoned|junk car", "abandoned_vehicle", 0.9),
+        (r"trash pickup|garbage day|trash day", "ask_trash_schedule", 0.95),
+        (r"status|311-\d+", "check_status", 0.9),
+        (r"person|human|agent", "request_human", 0.95),
+        (r"^(hi|hello)\b", "greet", 0.95),
+        (r"^(yes|yeah|sure)\b", "affirm", 0.9),
+        (r"^(no|nope)\b", "deny", 0.9),
+        (r"thank", "thank_you", 0.95),
+        (r"what can you do|help me", "help", 0.9),
+    ]
+
+    def __init__(self, down: bool = False):
+        self.down = down
+        self.calls: list[str] = []
+
+    def parse(self, text: str) -> Parse:
+        """Keyword classification; out_of_scope when nothing matches."""
+        self.calls.append(text)
+        if self.down:
+            raise NLUError("fake NLU is down")
+        lowered = text.lower()
+        for pattern, intent, confidence in self.RULES:
+            if re.search(pattern, lowered):
+                entities = [
+                    {"entity": "case_id", "value": m.group(0)}
+                    for m in re.finditer(r"311-\d{6,}", text)
+                ]
+                return Parse(intent, confidence, entities)
+        return Parse("out_of_scope", 0.8)

@@ -1,0 +1,35 @@
+"""POST /twilio/sms: one inbound text message in, one TwiML reply out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.engine import Turn
+from webhooks.signature import twilio_signed
+
+bp = Blueprint("sms", __name__)
+
+
+def twiml(response: MessagingResponse) -> Response:
+    """A TwiML HTTP response."""
+    return Response(str(response), mimetype="application/xml")
+
+
+@bp.post("/twilio/sms")
+@twilio_signed
+def inbound_sms() -> Response:
+    """Handle an inbound SMS and answer with TwiML."""
+    form = request.form
+    sender = form.get("From", "").strip()
+    message_id = form.get("MessageSid") or request.headers.get("I-Twilio-Idempotency-Token")
+    if not sender or not message_id:
+        abort(400, "From and MessageSid are required")
+    runtime = current_app.extensions["civicline"]
+    turn = Turn(channel="sms", sender=sender, text=form.get("Body", ""), message_id=message_id)
+    with runtime.Session() as db_session:
+        reply = runtime.bot.handle(turn, db_session=db_session)
+    response = MessagingResponse()
+    if reply.text:
+        response.message(reply.text)
+    return twiml(response)
