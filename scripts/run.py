@@ -90,22 +90,22 @@ Press Ctrl-C to stop.
         flush=True,
     )
 
-    def stop(*_: object) -> None:
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        web.wait()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
         web.terminate()
-        rasa.stop()
         try:
             web.wait(20)
         except subprocess.TimeoutExpired:
             web.kill()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        web.wait()
-    except KeyboardInterrupt:
-        stop()
-    rasa.stop()
-    return web.returncode or 0
+        rasa.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,115 @@
+"""`make bench`: webhook turn latency over real HTTP vs. Rasa's own parse latency, same run.
+
+Starts a Rasa server and gunicorn on a scratch database, then sends 200 signed SMS turns
+(complete reports, questions, status checks) and 200 direct /model/parse calls. Reports
+medians and p99s, and the ratio of webhook to parse latency (machines here are noisy, so
+the ratio is the number to compare between runs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from cases.migrate import upgrade
+from nlu.evaluate import latency_ms
+from nlu.rasa_cli import ensure_model
+from nlu.server import RasaServer, free_port
+from scripts.chat import send
+from settings import ROOT
+
+SCRIPT = [
+    "there's a huge pothole on Elm St",
+    "in front of 120",
+    "yes",
+    "when is trash pickup?",
+    "status of 311-000001",
+    "loud music at 44 maple ave every night",
+    "1",
+    "yes",
+    "where do i pay a parking ticket",
+    "thanks",
+]
+TURNS = 200
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) of the samples, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
+def main() -> None:
+    """Run the benchmark and print/save the numbers."""
+    model = ensure_model()
+    rasa = RasaServer(model, log_path=ROOT / "reports" / "bench-rasa.log").start()
+    tmp = Path(tempfile.mkdtemp(prefix="civicline-bench-"))
+    port, token = free_port(), "bench-token-" + os.urandom(8).hex()
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
+        CIVICLINE_PORT=str(port),
+        CIVICLINE_RASA_URL=rasa.url,
+        CIVICLINE_RASA_TOKEN=rasa.token,
+        TWILIO_AUTH_TOKEN=token,
+        CIVICLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    upgrade(env["DATABASE_URL"])
+    web = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "app:create_app()",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(base + "/healthz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        turns: list[float] = []
+        lines = itertools.cycle(SCRIPT)
+        for i in range(TURNS):
+            sender = f"+1555019{i // len(SCRIPT):04d}"
+            started = time.perf_counter()
+            send(base, base, token, sender, next(lines))
+            turns.append((time.perf_counter() - started) * 1000)
+        parse = latency_ms(rasa.client(), SCRIPT, rounds=TURNS)
+    finally:
+        web.terminate()
+        web.wait(20)
+        rasa.stop()
+    result = {
+        "turns": TURNS,
+        "webhook_ms": {
+            "median": round(statistics.median(turns), 1),
+            "p99": round(percentile(turns, 0.99), 1),
+        },
+        "rasa_parse_ms": {k: round(v, 1) for k, v in parse.items()},
+    }
+    result["ratio_median"] = round(result["webhook_ms"]["median"] / parse["median"], 2)
+    result["ratio_p99"] = round(result["webhook_ms"]["p99"] / parse["p99"], 2)
+    out = ROOT / "reports" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
