@@ -122,17 +122,23 @@ class Engine:
                 parse = self.nlu.parse(text)
             except NLUError as exc:
                 nlu_error = str(exc)
-        try:
-            with db_session.begin():
-                return self._turn(turn, text, keyword, emergency, parse, nlu_error, db_session)
-        except IntegrityError:
-            db_session.rollback()
-            stored = turn.message_id and conversations.find_turn(
-                db_session=db_session, message_id=turn.message_id
-            )
-            if not stored:
-                raise
-            return self._replay(stored)
+        for attempt in range(3):
+            try:
+                with db_session.begin():
+                    return self._turn(turn, text, keyword, emergency, parse, nlu_error, db_session)
+            except IntegrityError:
+                # Another worker stored this message id first (a Twilio retry): replay its
+                # reply. Otherwise it opened this sender's conversation first: try again.
+                db_session.rollback()
+                stored = turn.message_id and conversations.find_turn(
+                    db_session=db_session, message_id=turn.message_id
+                )
+                db_session.rollback()
+                if stored:
+                    return self._replay(stored)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _turn(
         self,

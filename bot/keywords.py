@@ -51,13 +51,13 @@ BACK_TO_BOT = {"menu", "bot", "start over", "restart", "main menu"}
 
 # A safety net under the NLU: unmistakable emergencies are routed to 911 even if Rasa is down.
 EMERGENCY_RE = re.compile(
-    r"\b(call 911|on fire|house fire|building fire|"
+    r"\b(call 911|on fire\b(?! (lane|hydrant|station|department|dept|truck))|house fire|building fire|"
     r"(there'?s|there is) (a )?fire\b(?! (hydrant|lane|station|pit|alarm test))|"
     r"fire in (my|the|a)|smoke (is )?(coming|pouring)|"
     r"someone (is |got |was )?(hurt|shot|stabbed|bleeding)|"
-    r"(not|isn'?t|stopped) breathing|unconscious|heart attack|overdos|"
+    r"(not|isn'?t|stopped) breathing|unconscious|heart attack|overdos(e|ed|es|ing)|"
     r"breaking in(to)?|break[- ]in (in progress|right now)|robbing|robbery|being robbed|"
-    r"(has|with) a (gun|knife)|shooting|gas leak|smell (of )?gas|drowning|assault(ing|ed)?)\b",
+    r"(has|with) a (gun|knife)|shooting(?! (hoops|baskets|pool|a video|video|photos))|shots fired|gas leak|smell (of )?gas|drowning|assault(ing|ed)?)\b",
     re.IGNORECASE,
 )
 

@@ -43,6 +43,46 @@ ORDINALS = {
 }
 LOCATIVES = {"on", "at", "near", "by", "of", "and", "corner", "off", "along", "down", "up", "onto"}
 DIRECTIONS = {"n", "s", "e", "w", "north", "south", "east", "west"}
+NOT_NAMES = {
+    "the",
+    "a",
+    "an",
+    "my",
+    "our",
+    "your",
+    "his",
+    "her",
+    "their",
+    "this",
+    "that",
+    "in",
+    "is",
+    "whole",
+    "same",
+    "entire",
+    "blocking",
+    "into",
+    "out",
+    "from",
+    "to",
+    "across",
+    "middle",
+    "side",
+    "end",
+    "dead",
+    "one",
+    "busy",
+    "quiet",
+    "our",
+    "every",
+    "each",
+    "down",
+    "up",
+    "way",
+    "street",
+    "road",
+    "avenue",
+}
 NUMBER_RE = re.compile(r"^\d{1,6}[a-z]?$")
 
 
@@ -65,6 +105,8 @@ def tokens(text: str) -> list[str]:
             tok = _ordinal(int(tok))  # "on 3 ave" is 3rd Avenue; "120 3 ave" keeps its number
         elif tok in SUFFIX_OF and out:
             tok = SUFFIX_OF[tok]
+        elif tok in DIRECTIONS and prev.isdigit() and nxt and nxt not in SUFFIX_OF:
+            tok = tok[0]  # "120 north elm st": a direction, not North Street
         out.append(tok)
     return out
 
@@ -252,19 +294,21 @@ def _street_text(parts: dict[str, str], prefix: str) -> str:
 
 
 def _unknown_street(toks: list[str]) -> str | None:
+    """A 'Name Street' phrase in a place-like context whose name we do not know."""
     for i, tok in enumerate(toks):
-        if tok in SUFFIXES and i > 0 and toks[i - 1] not in LOCATIVES and not toks[i - 1].isdigit():
-            start = i - 1
-            while (
-                start > 0
-                and toks[start - 1] not in LOCATIVES
-                and not toks[start - 1].isdigit()
-                and i - start < 3
-                and toks[start - 1] not in {"the", "a", "my", "in", "is"}
-            ):
-                start -= 1
+        if tok not in SUFFIXES or i == 0:
+            continue
+        start = i
+        while start > 0 and i - start < 3 and _could_be_name(toks[start - 1]):
+            start -= 1
+        before = toks[start - 1] if start else ""
+        if start < i and (not before or before in LOCATIVES or NUMBER_RE.match(before)):
             return " ".join(toks[start : i + 1]).title()
     return None
+
+
+def _could_be_name(tok: str) -> bool:
+    return tok not in LOCATIVES and tok not in NOT_NAMES and not NUMBER_RE.match(tok)
 
 
 def street_from_name(

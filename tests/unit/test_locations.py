@@ -123,22 +123,12 @@ def test_lenient_mode_reports_unrecognised_reply_as_unknown(streets):
     assert streets.find("lots of trash", strict=False) == Found(unknown_street="lots of trash")
 
 
-@pytest.mark.xfail(
-    reason="a spelled-out directional that is also a street name wins over the real street: "
-    "'120 north elm street' is read as 120 North Street",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["120 north elm street", "120 South Elm St"])
 def test_spelled_out_directional_before_street(streets, text):
     location = streets.find(text).location
     assert location is not None and location.address == "120 Elm Street"
 
 
-@pytest.mark.xfail(
-    reason="_unknown_street takes the word before a suffix even if it is 'the'/'my'/'whole', "
-    "so ordinary phrases are reported back to the resident as unknown streets",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text", ["a tree is blocking the road", "the whole street is flooded", "my car is in the way"]
 )
