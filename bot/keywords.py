@@ -50,16 +50,28 @@ SKIP_WORDS = {
 BACK_TO_BOT = {"menu", "bot", "start over", "restart", "main menu"}
 
 # A safety net under the NLU: unmistakable emergencies are routed to 911 even if Rasa is down.
-EMERGENCY_RE = re.compile(
-    r"\b(call 911|on fire\b(?! (lane|hydrant|station|department|dept|truck))|house fire|building fire|"
-    r"(there'?s|there is) (a )?fire\b(?! (hydrant|lane|station|pit|alarm test))|"
-    r"fire in (my|the|a)|smoke (is )?(coming|pouring)|"
-    r"someone (is |got |was )?(hurt|shot|stabbed|bleeding)|"
-    r"(not|isn'?t|stopped) breathing|unconscious|heart attack|overdos(e|ed|es|ing)|"
-    r"breaking in(to)?|break[- ]in (in progress|right now)|robbing|robbery|being robbed|"
-    r"(has|with) a (gun|knife)|shooting(?! (hoops|baskets|pool|a video|video|photos))|shots fired|gas leak|smell (of )?gas|drowning|assault(ing|ed)?)\b",
-    re.IGNORECASE,
-)
+EMERGENCY_PATTERNS = [
+    r"call 911",
+    r"on fire\b(?! (lane|hydrant|station|department|dept|truck))",
+    r"(house|building|car|kitchen|apartment) fire",
+    r"(there'?s|there is) (a )?fire\b(?! (hydrant|lane|station|pit|alarm test))",
+    r"fire in (my|the|a)",
+    r"smoke (is )?(coming|pouring)",
+    r"someone (is |got |was )?(hurt|shot|stabbed|bleeding)",
+    r"(not|isn'?t|stopped) breathing",
+    r"unconscious",
+    r"heart attack",
+    r"overdos(e|ed|es|ing)",
+    r"breaking in(to)?",
+    r"break[- ]in (in progress|right now)",
+    r"robbing|robbery|being robbed",
+    r"(has|with) a (gun|knife)",
+    r"shooting(?! (hoops|baskets|pool|a video|video|photos))|shots fired",
+    r"gas leak|smell (of )?gas",
+    r"drowning",
+    r"assault(ing|ed)?",
+]
+EMERGENCY_RE = re.compile(r"\b(" + "|".join(EMERGENCY_PATTERNS) + r")\b", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:

@@ -73,7 +73,6 @@ NOT_NAMES = {
     "one",
     "busy",
     "quiet",
-    "our",
     "every",
     "each",
     "down",
