@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
 
     from ops.views import bp as ops_bp
     from webhooks.sms import bp as sms_bp
+    from webhooks.voice import bp as voice_bp
 
     app.register_blueprint(sms_bp)
+    app.register_blueprint(voice_bp)
     app.register_blueprint(ops_bp)
     return app

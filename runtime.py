@@ -46,5 +46,6 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         city_name=settings.city_name,
         city_phone=settings.city_phone,
         conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes),
+        asr_min_confidence=settings.asr_min_confidence,
     )
     return Runtime(settings, db, make_session_factory(db), nlu, catalog, kb, streets, bot)

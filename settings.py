@@ -30,6 +30,12 @@ class Settings:
     data_dir: Path = ROOT / "data"
     city_name: str = "Riverton"
     city_phone: str = "(555) 010-0311"
+    asr_min_confidence: float = 0.4
+    operator_number: str | None = None
+    sms_from: str | None = None
+    twilio_api_url: str | None = None
+    voice: str = "Polly.Joanna"
+    voice_language: str = "en-US"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -51,6 +57,14 @@ class Settings:
             "data_dir": Path(env.get("CIVICLINE_DATA_DIR", str(base.data_dir))),
             "city_name": env.get("CIVICLINE_CITY_NAME", base.city_name),
             "city_phone": env.get("CIVICLINE_CITY_PHONE", base.city_phone),
+            "asr_min_confidence": float(
+                env.get("CIVICLINE_ASR_MIN_CONFIDENCE", base.asr_min_confidence)
+            ),
+            "operator_number": env.get("CIVICLINE_OPERATOR_NUMBER") or None,
+            "sms_from": env.get("CIVICLINE_SMS_FROM") or None,
+            "twilio_api_url": env.get("CIVICLINE_TWILIO_API_URL") or None,
+            "voice": env.get("CIVICLINE_VOICE", base.voice),
+            "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,40 +13,60 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import keywords, messages
-from bot.catalog import Catalog, Service
+from bot.catalog import Attribute, Catalog, Service, mention
 from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory
 from bot.redact import redact
+from bot.spoken import spell_digits, words_to_digits
 from cases import conversations
 from cases.models import Case, Conversation, utcnow
 from cases.models import Turn as TurnRow
+from cases.outbox import enqueue_sms
 from cases.service import create_case, find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 
 CONFIDENT = 0.6  # what a mid-report message needs to switch to a handoff
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
 MAX_TRIES = 3  # failed answers to one question before a human takes over
+MAX_NO_INPUT = 2  # silent or unclear voice turns before the keypad menu
+OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "human"}
+SIMPLE = {
+    "greet": ("GREETING", "greeting"),
+    "help": ("MENU", "menu"),
+    "thank_you": ("THANKS", "closing"),
+    "goodbye": ("GOODBYE", "closing"),
+    "affirm": ("ANYTHING_ELSE", "menu"),
+    "deny": ("ANYTHING_ELSE", "menu"),
+}
 
 
 @dataclass(frozen=True)
 class Turn:
-    """A channel-neutral inbound message."""
+    """A channel-neutral inbound message (an SMS, or one spoken or keyed answer on a call)."""
 
     channel: str
     sender: str
     text: str
     message_id: str | None = None
     asr_confidence: float | None = None
+    digits: str | None = None
+    call_sid: str | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What the bot answers, and what happened."""
+    """What the bot answers, and what happened.
+
+    action: None (wait for the next message), "hangup", "dial" (connect a person) or "keypad"
+    (offer keypad input). keys: whether a keypad answer fits what was asked (calls).
+    """
 
     text: str
     kind: str
     case_number: str | None = None
     replayed: bool = False
+    action: str | None = None
+    keys: bool = False
 
     @property
     def handoff(self) -> bool:
@@ -63,11 +83,14 @@ class _Ctx:
     turn: Turn
     state: dict[str, Any]
     case: Case | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def intent(self) -> str | None:
         return self.parse.intent if self.parse else None
+
+    @property
+    def voice(self) -> bool:
+        return self.turn.channel == "voice"
 
     def confident(self, intent: str) -> bool:
         return bool(
@@ -88,6 +111,7 @@ class Engine:
         city_name: str = "Riverton",
         city_phone: str = "311",
         conversation_timeout: timedelta = timedelta(minutes=30),
+        asr_min_confidence: float = 0.4,
         clock: Callable[[], datetime] = utcnow,
     ):
         self.catalog = catalog
@@ -97,6 +121,7 @@ class Engine:
         self.city = city_name
         self.phone = city_phone
         self.timeout = conversation_timeout
+        self.asr_min_confidence = asr_min_confidence
         self.clock = clock
 
     # ---------------------------------------------------------------- the turn
@@ -116,8 +141,9 @@ class Engine:
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
         db_session.commit()  # release the read transaction before the (slow) NLU call
         emergency = keywords.looks_like_emergency(text)
+        heard = self._heard(turn, text)
         parse, nlu_error = None, None
-        if keyword is None and not emergency and text:
+        if keyword is None and not emergency and heard and not turn.digits:
             try:
                 parse = self.nlu.parse(text)
             except NLUError as exc:
@@ -133,12 +159,44 @@ class Engine:
                 stored = turn.message_id and conversations.find_turn(
                     db_session=db_session, message_id=turn.message_id
                 )
-                db_session.rollback()
                 if stored:
                     return self._replay(stored)
+                db_session.rollback()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def start_call(self, *, call_sid: str, caller: str, db_session: Session) -> Reply:
+        """A new phone call: its own conversation, and the welcome (idempotent per CallSid)."""
+        with db_session.begin():
+            conversations.open_call(
+                db_session=db_session, call_sid=call_sid, caller=caller, now=self.clock()
+            )
+        return self._say_channel("voice", "WELCOME", "welcome")
+
+    def end_call(
+        self, *, call_sid: str, status: str, duration: int | None, db_session: Session
+    ) -> Conversation | None:
+        """Close a call's conversation with its duration and outcome (from Twilio's callback)."""
+        with db_session.begin():
+            conv = conversations.find_call(db_session=db_session, call_sid=call_sid)
+            if conv is None or conv.status == "closed":
+                return conv
+            mid_report = (conv.state or {}).get("step") in {"collecting", "confirming"}
+            reason = "hung_up_mid_report" if mid_report else status
+            conversations.close_conversation(conv, reason=reason, now=self.clock())
+            conv.duration_seconds = duration
+            conv.state = {}
+            return conv
+
+    def _heard(self, turn: Turn, text: str) -> bool:
+        """Whether there is something to understand (voice: clear enough speech, or keys)."""
+        if turn.digits:
+            return True
+        if turn.channel != "voice":
+            return bool(text)
+        confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
+        return bool(text) and confident
 
     def _turn(
         self,
@@ -151,21 +209,34 @@ class Engine:
         db_session: Session,
     ) -> Reply:
         now = self.clock()
-        conv = conversations.open_conversation(
-            db_session=db_session,
-            channel=turn.channel,
-            sender=turn.sender,
-            now=now,
-            timeout=self.timeout,
-        )
-        ctx = _Ctx(conv, text, parse, now, turn, copy.deepcopy(conv.state or {}))
+        if turn.call_sid:
+            conv = conversations.open_call(
+                db_session=db_session, call_sid=turn.call_sid, caller=turn.sender, now=now
+            )
+        else:
+            conv = conversations.open_conversation(
+                db_session=db_session,
+                channel=turn.channel,
+                sender=turn.sender,
+                now=now,
+                timeout=self.timeout,
+            )
+        understood = words_to_digits(text) if turn.channel == "voice" else text
+        if turn.digits:
+            understood = turn.digits
+        ctx = _Ctx(conv, understood, parse, now, turn, copy.deepcopy(conv.state or {}))
         if keyword:
             reply = self._compliance(ctx, keyword, db_session)
         elif emergency or ctx.intent == "emergency":
             ctx.state = {}
-            reply = self._say(messages.EMERGENCY, "emergency")
+            reply = self._say(ctx, "EMERGENCY", "emergency", action="hangup")
+        elif not self._heard(turn, text) and parse is None:
+            reply = self._no_input(ctx)
         else:
+            ctx.state.pop("no_input", None)
             reply = self._decide(ctx, db_session)
+        if ctx.voice and reply.action is None and reply.kind in {"question", "confirm"}:
+            ctx.state["last_question"] = reply.text
         conv.state = ctx.state
         conv.last_activity_at = now
         db_session.add(
@@ -173,7 +244,7 @@ class Engine:
                 conversation_id=conv.id,
                 message_id=turn.message_id,
                 channel=turn.channel,
-                text=text,
+                text=text if not turn.digits else f"[keypad] {turn.digits}",
                 asr_confidence=turn.asr_confidence,
                 intent=parse.intent if parse else None,
                 confidence=parse.confidence if parse else None,
@@ -189,14 +260,42 @@ class Engine:
         if keyword == "opt_out":
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
-        return reply
+        pending = str(ctx.state.get("pending", ""))
+        keys = (
+            reply.action == "keypad"
+            or reply.kind == "confirm"
+            or pending.startswith("attr:")
+            or ctx.state.get("step") in {"awaiting_case", "offer_sms"}
+        )
+        return Reply(
+            reply.text, reply.kind, case_number=reply.case_number, action=reply.action, keys=keys
+        )
 
     def _replay(self, stored: TurnRow) -> Reply:
         number = stored.case.service_request_id if stored.case else None
-        return Reply(stored.reply, stored.reply_kind, case_number=number, replayed=True)
+        action = {"emergency": "hangup", "handoff": "dial", "keypad": "keypad"}.get(
+            stored.reply_kind
+        )
+        if stored.channel != "voice" or stored.reply_kind == "closing":
+            action = "hangup" if stored.channel == "voice" else None
+        return Reply(
+            stored.reply,
+            stored.reply_kind,
+            case_number=number,
+            replayed=True,
+            action=action,
+            keys=stored.channel == "voice",
+        )
 
-    def _say(self, template: str, kind: str, **values: Any) -> Reply:
+    def _say_channel(self, channel: str, name: str, kind: str, **values: Any) -> Reply:
+        template = messages.text(name, channel)
         return Reply(template.format(city=self.city, phone=self.phone, **values), kind)
+
+    def _say(
+        self, ctx: _Ctx, name: str, kind: str, *, action: str | None = None, **values: Any
+    ) -> Reply:
+        reply = self._say_channel(ctx.turn.channel, name, kind, **values)
+        return Reply(reply.text, kind, action=action)
 
     # ------------------------------------------------------------ compliance
     def _compliance(self, ctx: _Ctx, keyword: str, db_session: Session) -> Reply:
@@ -209,142 +308,183 @@ class Engine:
                 keyword=keywords.normalise(ctx.text),
                 now=ctx.now,
             )
-            return self._say(messages.OPT_OUT, "opt_out")
+            return self._say(ctx, "OPT_OUT", "opt_out")
         if keyword == "opt_in":
             conversations.set_opt_out(db_session=db_session, phone=phone, keyword=None, now=ctx.now)
-            return self._say(messages.OPT_IN, "opt_in")
-        return self._say(messages.HELP, "help")
+            return self._say(ctx, "OPT_IN", "opt_in")
+        return self._say(ctx, "HELP", "help")
+
+    # ------------------------------------------------------------- voice input
+    def _no_input(self, ctx: _Ctx) -> Reply:
+        """Silence or speech too unclear to act on: ask again, then offer the keypad."""
+        misses = int(ctx.state.get("no_input", 0)) + 1
+        ctx.state["no_input"] = misses
+        if misses >= MAX_NO_INPUT:
+            return self._say(ctx, "KEYPAD", "keypad", action="keypad")
+        question = ctx.state.get("last_question") or messages.text("ANYTHING_ELSE", "voice")
+        return self._say(ctx, "NO_INPUT", "no_input", question=question)
+
+    def _keypad(self, ctx: _Ctx, db_session: Session) -> Reply | None:
+        """Keypad presses outside a question: 1 report, 2 information, 0 operator."""
+        digits = ctx.turn.digits or ""
+        if digits == "0":
+            return self._handoff(ctx, "operator")
+        if ctx.state.get("step") or find_case_number(digits):
+            return None  # an answer to the question asked (or a case number): handled as text
+        if digits == "1":
+            return self._say(ctx, "KEYPAD_REPORT", "question")
+        if digits == "2":
+            return self._say(ctx, "KEYPAD_INFO", "question")
+        return self._say(ctx, "KEYPAD", "keypad", action="keypad")
 
     # -------------------------------------------------------------- deciding
     def _decide(self, ctx: _Ctx, db_session: Session) -> Reply:
         conv, step = ctx.conversation, ctx.state.get("step")
-        if conv.handoff_status == "waiting":
+        if ctx.turn.digits and (reply := self._keypad(ctx, db_session)):
+            return reply
+        if conv.handoff_status == "waiting" and not ctx.voice:
             if keywords.normalise(ctx.text) in keywords.BACK_TO_BOT:
                 conv.handoff_status = "none"
                 ctx.state = {}
-                return self._say(messages.ANYTHING_ELSE, "menu")
-            return self._say(messages.HOLDING, "holding")
-        if ctx.confident("request_human"):
+                return self._say(ctx, "ANYTHING_ELSE", "menu")
+            return self._say(ctx, "HOLDING", "holding")
+        if ctx.confident("request_human") or (
+            ctx.voice and keywords.normalise(ctx.text) in OPERATOR_WORDS
+        ):
             return self._handoff(ctx, "requested")
         if step and keywords.is_cancel(ctx.text):
             ctx.state = {}
-            return self._say(messages.CANCELLED, "cancelled")
+            return self._say(ctx, "CANCELLED", "cancelled")
         if step == "collecting":
             return self._collect(ctx)
         if step == "confirming":
             return self._confirm(ctx, db_session)
+        if step == "offer_sms":
+            return self._offer_sms(ctx, db_session)
         if step == "awaiting_case":
             number = find_case_number(ctx.text)
             if number:
                 ctx.state = {}
-                return self._status(number, db_session)
+                return self._status(ctx, number, db_session)
             if ctx.intent in (None, FALLBACK_INTENT, "out_of_scope", "check_status", "affirm"):
-                return self._retry(ctx, messages.ASK_CASE_AGAIN, "question")
+                return self._retry(ctx, "ASK_CASE_AGAIN", "question")
             ctx.state = {}
         return self._idle(ctx, db_session)
 
     def _idle(self, ctx: _Ctx, db_session: Session) -> Reply:
         intent = ctx.intent
         if ctx.parse is None:
-            return self._say(messages.NLU_DOWN, "nlu_unavailable")
-        if intent in (None, FALLBACK_INTENT, "out_of_scope") or (
-            intent not in self.catalog.by_intent
-            and intent not in self.kb.by_intent
-            and intent not in _SIMPLE
-            and intent not in ("check_status", "request_human")
-        ):
+            if ctx.voice:
+                return self._handoff(ctx, "nlu_unavailable", "NLU_DOWN")
+            return self._say(ctx, "NLU_DOWN", "nlu_unavailable")
+        known = (
+            intent in self.catalog.by_intent
+            or intent in self.kb.by_intent
+            or intent in SIMPLE
+            or intent in ("check_status", "request_human")
+        )
+        if not known or intent == "out_of_scope":
             misses = int(ctx.state.get("misses", 0)) + 1
             if misses >= 2:
-                return self._handoff(ctx, "not_understood", messages.HANDOFF_AFTER_MISSES)
+                return self._handoff(ctx, "not_understood", "HANDOFF_AFTER_MISSES")
             ctx.state = {"misses": misses}
-            return self._say(messages.REPROMPT, "reprompt")
+            return self._say(ctx, "REPROMPT", "reprompt")
         ctx.state = {}
         if intent == "request_human":
             return self._handoff(ctx, "requested")
         if intent in self.catalog.by_intent:
             return self._start_report(ctx, self.catalog.by_intent[intent])
         if intent in self.kb.by_intent:
-            return Reply(self.kb.by_intent[intent].sms(), "answer")
+            answer = self.kb.by_intent[intent]
+            if ctx.voice:
+                return self._say(ctx, "ANSWER_MORE", "answer", answer=answer.spoken)
+            return Reply(answer.sms(), "answer")
         if intent == "check_status":
-            number = (ctx.parse.entity("case_id") if ctx.parse else None) or ctx.text
-            number = find_case_number(number) or find_case_number(ctx.text)
+            entity = ctx.parse.entity("case_id") if ctx.parse else None
+            number = find_case_number(entity or "") or find_case_number(ctx.text)
             if number:
-                return self._status(number, db_session)
+                return self._status(ctx, number, db_session)
             ctx.state = {"step": "awaiting_case"}
-            return self._say(messages.ASK_CASE_NUMBER, "question")
-        template, kind = _SIMPLE[intent]
-        return self._say(template, kind)
+            return self._say(ctx, "ASK_CASE_NUMBER", "question")
+        if ctx.voice and intent in ("goodbye", "thank_you", "deny"):
+            return self._say(
+                ctx, "THANKS" if intent == "thank_you" else "GOODBYE", "closing", action="hangup"
+            )
+        name, kind = SIMPLE[str(intent)]
+        return self._say(ctx, name, kind)
 
-    def _handoff(self, ctx: _Ctx, reason: str, template: str = messages.HANDOFF) -> Reply:
+    def _handoff(self, ctx: _Ctx, reason: str, name: str = "HANDOFF") -> Reply:
         ctx.state = {}
         conversations.request_handoff(ctx.conversation, reason=reason, now=ctx.now)
-        return self._say(template, "handoff")
+        return self._say(ctx, name, "handoff", action="dial" if ctx.voice else None)
 
-    def _retry(self, ctx: _Ctx, template: str, kind: str, **values: Any) -> Reply:
+    def _retry(self, ctx: _Ctx, name: str, kind: str, **values: Any) -> Reply:
         tries = int(ctx.state.get("tries", 0)) + 1
         if tries >= MAX_TRIES:
-            return self._handoff(ctx, "stuck", messages.HANDOFF_AFTER_MISSES)
+            return self._handoff(ctx, "stuck", "HANDOFF_AFTER_MISSES")
         ctx.state["tries"] = tries
-        return self._say(template, kind, **values)
+        return self._say(ctx, name, kind, **values)
 
-    def _status(self, number: str, db_session: Session) -> Reply:
+    def _status(self, ctx: _Ctx, number: str, db_session: Session) -> Reply:
         case = get_case(db_session=db_session, service_request_id=number)
+        said = spell_digits(number) if ctx.voice else number
         if case is None:
-            return self._say(messages.CASE_UNKNOWN, "status_unknown", number=number)
-        when = case.updated_datetime.strftime("%b %d, %Y")
+            return self._say(ctx, "CASE_UNKNOWN", "status_unknown", number=said)
         notes = case.status_notes or f"received; {case.agency_responsible} will follow up."
-        where = f" at {case.address}" if case.address else ""
-        return Reply(
-            messages.CASE_STATUS.format(
-                number=number,
-                service=case.service_name,
-                where=where,
-                status=case.status,
-                when=when,
-                notes=notes,
-            ),
+        reply = self._say(
+            ctx,
+            "CASE_STATUS",
             "status",
-            case_number=number,
+            number=said,
+            service=case.service_name,
+            where=f" at {case.address}" if case.address else "",
+            status=case.status,
+            when=case.updated_datetime.strftime("%b %d, %Y"),
+            notes=notes,
         )
+        return Reply(reply.text, "status", case_number=number)
 
     # ------------------------------------------------------ filing a report
     def _start_report(self, ctx: _Ctx, service: Service) -> Reply:
-        slots: dict[str, Any] = {"first_text": ctx.text, "attributes": {}}
+        slots: dict[str, Any] = {"first_text": ctx.turn.text.strip(), "attributes": {}}
         found = self.streets.find(ctx.text, strict=True)
         if found.location:
             _put_location(slots, found.location)
         for attr in service.attributes:
-            value = attr.values and _mention(attr, ctx.text)
+            value = mention(attr.values, ctx.text) if attr.values else None
             if value:
-                slots["attributes"][attr.code] = value
+                slots["attributes"][attr.code] = value.key
         ctx.state = {"step": "collecting", "service": service.intent, "slots": slots}
         if found.unknown_street and not found.location:
             ctx.state["pending"] = "location"
-            return self._say(messages.UNKNOWN_STREET, "question", street=found.unknown_street)
+            return self._say(ctx, "UNKNOWN_STREET", "question", street=found.unknown_street)
         return self._next(ctx, service)
 
     def _next(self, ctx: _Ctx, service: Service) -> Reply:
         """Ask the next missing thing, or read the report back for confirmation."""
         slots = ctx.state["slots"]
         ctx.state["tries"] = 0
-        pending, question = self._missing(service, slots)
+        pending, question = self._missing(service, slots, ctx.turn.channel)
         if pending is None:
             ctx.state["step"] = "confirming"
             ctx.state.pop("pending", None)
-            return Reply(messages.CONFIRM.format(summary=_summary(service, slots)), "confirm")
+            return self._say(ctx, "CONFIRM", "confirm", summary=_summary(service, slots))
         ctx.state["pending"] = pending
         return Reply(question, "question")
 
-    def _missing(self, service: Service, slots: dict[str, Any]) -> tuple[str | None, str]:
+    def _missing(
+        self, service: Service, slots: dict[str, Any], channel: str
+    ) -> tuple[str | None, str]:
+        def say(name: str, **values: Any) -> str:
+            return messages.text(name, channel).format(city=self.city, **values)
+
         if not slots.get("street"):
-            return "location", service.location_prompt
+            return "location", say("LOCATION") if channel == "voice" else service.location_prompt
+        needs_number = service.location_kind == "building" and not slots.get("number")
+        if needs_number:
+            return "precision", say("ASK_PRECISION_BUILDING", street=slots["street"])
         if not slots.get("precise") and not slots.get("precision_skipped"):
-            if service.location_kind == "building" and not slots.get("number"):
-                return "precision", messages.ASK_PRECISION_BUILDING.format(street=slots["street"])
-            if service.location_kind == "street":
-                return "precision", messages.ASK_PRECISION_STREET.format(street=slots["street"])
-        if service.location_kind == "building" and not slots.get("number"):
-            return "precision", messages.ASK_PRECISION_BUILDING.format(street=slots["street"])
+            return "precision", say("ASK_PRECISION_STREET", street=slots["street"])
         if (
             service.needs_description
             and not slots.get("description")
@@ -353,7 +493,7 @@ class Engine:
             return "description", service.description_prompt or ""
         for attr in service.attributes:
             if attr.required and attr.code not in slots["attributes"]:
-                return f"attr:{attr.code}", attr.question()
+                return f"attr:{attr.code}", _question(attr, channel)
         return None, ""
 
     def _collect(self, ctx: _Ctx) -> Reply:
@@ -362,25 +502,24 @@ class Engine:
         if pending == "location":
             found = self.streets.find(ctx.text, strict=False)
             if not found.location:
-                street = found.unknown_street or ctx.text
-                return self._retry(ctx, messages.UNKNOWN_STREET, "question", street=street[:60])
+                street = (found.unknown_street or ctx.text)[:60]
+                return self._retry(ctx, "UNKNOWN_STREET", "question", street=street)
             _put_location(slots, found.location)
         elif pending == "precision":
             if keywords.is_skip(ctx.text) and service.location_kind == "street":
                 slots["precision_skipped"] = True
             elif not self._refine_location(slots, ctx.text):
-                question = self._missing(service, slots)[1]
-                return self._retry(ctx, messages.ASK_AGAIN, "question", question=question)
+                question = self._missing(service, slots, ctx.turn.channel)[1]
+                return self._retry(ctx, "ASK_AGAIN", "question", question=question)
         elif pending == "description":
-            slots["description"] = ctx.text
+            slots["description"] = ctx.turn.text.strip() or ctx.text
         elif pending.startswith("attr:"):
             attr = service.attribute(pending[5:])
             if attr.values:
                 value = attr.find_value(ctx.text)
                 if value is None:
-                    return self._retry(
-                        ctx, messages.ANSWER_CHOICES, "question", question=attr.question()
-                    )
+                    question = _question(attr, ctx.turn.channel)
+                    return self._retry(ctx, "ANSWER_CHOICES", "question", question=question)
                 slots["attributes"][attr.code] = value.key
             elif ctx.text:
                 slots["attributes"][attr.code] = ctx.text
@@ -403,14 +542,22 @@ class Engine:
             return False
         return True
 
+    def _yes_no(self, ctx: _Ctx) -> bool | None:
+        if keywords.is_yes(ctx.text) or ctx.intent == "affirm" or ctx.turn.digits == "1":
+            return True
+        if keywords.is_no(ctx.text) or ctx.intent == "deny" or ctx.turn.digits == "2":
+            return False
+        return None
+
     def _confirm(self, ctx: _Ctx, db_session: Session) -> Reply:
         service = self.catalog.by_intent[ctx.state["service"]]
-        if keywords.is_yes(ctx.text) or ctx.intent == "affirm":
+        answer = self._yes_no(ctx)
+        if answer is True:
             return self._file(ctx, service, db_session)
-        if keywords.is_no(ctx.text) or ctx.intent == "deny":
+        if answer is False:
             ctx.state = {}
-            return self._say(messages.CANCELLED, "cancelled")
-        return self._retry(ctx, messages.CONFIRM_AGAIN, "confirm")
+            return self._say(ctx, "CANCELLED", "cancelled")
+        return self._retry(ctx, "CONFIRM_AGAIN", "confirm")
 
     def _file(self, ctx: _Ctx, service: Service, db_session: Session) -> Reply:
         slots = ctx.state["slots"]
@@ -435,32 +582,55 @@ class Engine:
             now=ctx.now,
         )
         ctx.case = case
-        ctx.state = {}
-        number = case.service_request_id
-        text = messages.FILED.format(
-            number=number,
+        number = str(case.service_request_id)
+        ctx.state = {"step": "offer_sms", "case": number} if ctx.voice else {}
+        reply = self._say(
+            ctx,
+            "FILED",
+            "filed",
+            number=spell_digits(number) if ctx.voice else number,
             service=service.service_name,
             agency=service.agency,
             next_steps=service.next_steps,
         )
-        return Reply(text, "filed", case_number=number)
+        return Reply(reply.text, "filed", case_number=number)
+
+    def _offer_sms(self, ctx: _Ctx, db_session: Session) -> Reply:
+        """After a call files a case: text the number to the caller if they say yes."""
+        number = ctx.state.get("case", "")
+        answer = self._yes_no(ctx)
+        if answer is None:
+            return self._retry(ctx, "CONFIRM_AGAIN", "confirm")
+        ctx.state = {}
+        if not answer:
+            return self._say(ctx, "SMS_DECLINED", "menu")
+        case = get_case(db_session=db_session, service_request_id=number)
+        if case is not None:
+            body = messages.CASE_NUMBER_SMS.format(
+                city=self.city,
+                service=case.service_name.lower(),
+                where=f" at {case.address}" if case.address else "",
+                number=number,
+            )
+            enqueue_sms(
+                db_session=db_session,
+                to=ctx.turn.sender,
+                body=body,
+                reason="case_number",
+                conversation_id=ctx.conversation.id,
+                case_id=case.id,
+                now=ctx.now,
+            )
+        return self._say(ctx, "SMS_SENT", "sms_sent")
 
 
-_SIMPLE = {
-    "greet": (messages.GREETING, "greeting"),
-    "help": (messages.MENU, "menu"),
-    "thank_you": (messages.THANKS, "closing"),
-    "goodbye": (messages.GOODBYE, "closing"),
-    "affirm": (messages.ANYTHING_ELSE, "menu"),
-    "deny": (messages.ANYTHING_ELSE, "menu"),
-}
-
-
-def _mention(attr: Any, text: str) -> str | None:
-    from bot.catalog import mention
-
-    value = mention(attr.values, text)
-    return value.key if value else None
+def _question(attr: Attribute, channel: str) -> str:
+    """An attribute's question, with numbered choices by text, or said aloud on a call."""
+    if channel != "voice" or not attr.values:
+        return attr.question()
+    names = [v.name.lower() for v in attr.values]
+    said = ", ".join(names[:-1]) + f", or {names[-1]}"
+    return f"{attr.description} You can say {said}. Or press 1 to {len(names)}."
 
 
 def _put_location(slots: dict[str, Any], loc: Location) -> None:

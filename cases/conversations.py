@@ -73,3 +73,36 @@ def set_opt_out(*, db_session: Session, phone: str, keyword: str | None, now: da
 def is_opted_out(*, db_session: Session, phone: str) -> bool:
     """Whether the number has opted out of messages."""
     return db_session.get(OptOut, phone) is not None
+
+
+def find_call(*, db_session: Session, call_sid: str) -> Conversation | None:
+    """The conversation of a phone call."""
+    return db_session.scalars(select(Conversation).where(Conversation.call_sid == call_sid)).first()
+
+
+def open_call(*, db_session: Session, call_sid: str, caller: str, now: datetime) -> Conversation:
+    """The call's conversation, created on its first webhook (one conversation per call)."""
+    conversation = find_call(db_session=db_session, call_sid=call_sid)
+    if conversation is not None:
+        return conversation
+    for stale in db_session.scalars(
+        select(Conversation).where(
+            Conversation.channel == "voice",
+            Conversation.sender == caller,
+            Conversation.status == "active",
+        )
+    ):
+        close_conversation(stale, reason="superseded", now=now)
+    db_session.flush()
+    conversation = Conversation(
+        channel="voice",
+        sender=caller,
+        status="active",
+        state={},
+        call_sid=call_sid,
+        started_at=now,
+        last_activity_at=now,
+    )
+    db_session.add(conversation)
+    db_session.flush()
+    return conversation

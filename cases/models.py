@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -59,6 +59,8 @@ class Conversation(Base):
     )  # none|waiting|taken|closed
     handoff_requested_at: Mapped[datetime | None]
     handoff_reason: Mapped[str | None] = mapped_column(String(64))
+    call_sid: Mapped[str | None] = mapped_column(String(64))  # voice calls only
+    duration_seconds: Mapped[int | None]
 
     turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
 
@@ -73,6 +75,7 @@ class Conversation(Base):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_conversations_handoff", "handoff_status", "handoff_requested_at"),
+        Index("uq_conversations_call_sid", "call_sid", unique=True),
     )
 
 
@@ -135,3 +138,27 @@ class OptOut(Base):
     phone: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
     keyword: Mapped[str] = mapped_column(String(16))
+
+
+class OutboundMessage(Base):
+    """A text message to send (transactional outbox): written with the change it reports."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+    __table_args__ = (Index("ix_outbound_due", "status", "next_attempt_at"),)
