@@ -20,7 +20,7 @@ run: envs  ## set up whatever is missing, start Rasa + gunicorn, print where to 
 	@$(PY) -m scripts.run
 
 chat: envs  ## talk to the running bot from the terminal, through the real signed webhook
-	@$(PY) -m scripts.chat
+	@$(PY) -m scripts.chat $(ARGS)
 
 test: envs lint  ## the whole suite: real Rasa server, real database, real HTTP
 	@$(PY) -m pytest

@@ -57,6 +57,10 @@ def main() -> int:
         cwd=ROOT,
         env=os.environ.copy(),
     )
+    step("outbox worker: starting (sends texts queued by the bot)")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=os.environ.copy()
+    )
     health = f"http://127.0.0.1:{settings.port}/healthz"
     for _ in range(60):
         try:
@@ -65,6 +69,7 @@ def main() -> int:
         except requests.RequestException:
             pass
         if web.poll() is not None:
+            worker.terminate()
             rasa.stop()
             print("error: gunicorn exited; is the port in use?", file=sys.stderr)
             return 1
@@ -76,6 +81,13 @@ def main() -> int:
 \033[1mCivicLine is running.\033[0m
   Health:            {health}
   Twilio SMS webhook:   {base}/twilio/sms   (Messaging > "A message comes in", HTTP POST)
+  Twilio Voice webhook: {base}/twilio/voice   (Voice > "A call comes in", HTTP POST)
+  Call status callback: {base}/twilio/voice/status   (Voice > "Call status changes")
+  Outbound texts:       {
+            "sent from " + settings.sms_from
+            if settings.sms_from
+            else "logged only (dry run) until CIVICLINE_SMS_FROM is set"
+        }
   Public URL checked:   CIVICLINE_PUBLIC_URL={base}  (set it to your tunnel/domain; signatures
                         are validated against it)
   Twilio auth token:    {
@@ -83,7 +95,7 @@ def main() -> int:
             if generated
             else "from TWILIO_AUTH_TOKEN"
         }
-  Try it without a phone:  make chat   (in another terminal)
+  Try it without a phone:  make chat   (or: make chat ARGS=--voice, to play a caller)
   Staff console:        not built yet (see the issues); cases are in {settings.database_url}
 Press Ctrl-C to stop.
 """,
@@ -99,6 +111,7 @@ Press Ctrl-C to stop.
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
+        worker.terminate()
         web.terminate()
         try:
             web.wait(20)

@@ -1,0 +1,1 @@
+"""Outbound text messages: the worker that drains the outbox through Twilio's REST API."""

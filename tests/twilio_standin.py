@@ -1,0 +1,60 @@
+"""A local stand-in for Twilio's REST API: records Messages.json requests, can fail on cue."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class TwilioStandIn:
+    """Serve on loopback; `failures` is a list of (status, code) answered before succeeding."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+        self.failures: list[tuple[int, int]] = []
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if standin.failures:
+                    status, code = standin.failures.pop(0)
+                    self._json(
+                        status, {"code": code, "message": "stand-in failure", "status": status}
+                    )
+                    return
+                standin.requests.append({"path": self.path, **form})
+                sid = f"SM{len(standin.requests):032x}"
+                self._json(
+                    201,
+                    {
+                        "sid": sid,
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                    },
+                )
+
+            def _json(self, status: int, payload: dict[str, object]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
