@@ -46,7 +46,8 @@ class TwilioSender:
             permanent = exc.code in PERMANENT_CODES or (
                 400 <= exc.status < 500 and exc.status != 429
             )
-            raise SendError(f"twilio {exc.status} code {exc.code}: {exc.msg}", permanent=permanent)
+            message = f"twilio {exc.status} code {exc.code}: {exc.msg}"
+            raise SendError(message, permanent=permanent) from exc
         except (TwilioException, OSError) as exc:
             raise SendError(f"twilio unreachable: {exc}", permanent=False) from exc
         return str(message.sid)

@@ -17,7 +17,7 @@ class TwilioStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if standin.failures:
