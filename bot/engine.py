@@ -383,6 +383,11 @@ class Engine:
             or intent in SIMPLE
             or intent in ("check_status", "request_human")
         )
+        entity = ctx.parse.entity("case_id") or ""  # Rasa's RegexEntityExtractor
+        number = find_case_number(entity) or find_case_number(ctx.text)
+        if number and (not known or intent in ("out_of_scope", "check_status")):
+            ctx.state = {}
+            return self._status(ctx, number, db_session)  # a case number says it all
         if not known or intent == "out_of_scope":
             misses = int(ctx.state.get("misses", 0)) + 1
             if misses >= 2:
@@ -400,10 +405,6 @@ class Engine:
                 return self._say(ctx, "ANSWER_MORE", "answer", answer=answer.spoken)
             return Reply(answer.sms(), "answer")
         if intent == "check_status":
-            entity = ctx.parse.entity("case_id") if ctx.parse else None
-            number = find_case_number(entity or "") or find_case_number(ctx.text)
-            if number:
-                return self._status(ctx, number, db_session)
             ctx.state = {"step": "awaiting_case"}
             return self._say(ctx, "ASK_CASE_NUMBER", "question")
         if ctx.voice and intent in ("goodbye", "thank_you", "deny"):

@@ -1,9 +1,9 @@
 """`make bench`: webhook turn latency over real HTTP vs. Rasa's own parse latency, same run.
 
 Starts a Rasa server and gunicorn on a scratch database, then sends 200 signed SMS turns
-(complete reports, questions, status checks) and 200 direct /model/parse calls. Reports
-medians and p99s, and the ratio of webhook to parse latency (machines here are noisy, so
-the ratio is the number to compare between runs).
+(complete reports, questions, status checks), 200 voice turns (calls answered, spoken answers
+gathered) and 200 direct /model/parse calls. Reports medians and p99s, and the ratio of webhook
+to parse latency (machines here are noisy, so the ratio is the number to compare between runs).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from cases.migrate import upgrade
 from nlu.evaluate import latency_ms
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer, free_port
-from scripts.chat import send
+from scripts.chat import describe, post, send
 from settings import ROOT
 
 SCRIPT = [
@@ -38,7 +38,33 @@ SCRIPT = [
     "where do i pay a parking ticket",
     "thanks",
 ]
+CALL_SCRIPT = [
+    "um theres a pothole in front of four twelve maple avenue",
+    "yes",
+    "no thanks",
+    "when do they pick up the trash",
+    "whats the status of case three one one zero zero zero zero zero one",
+    "goodbye",
+]
 TURNS = 200
+
+
+def voice_turns(base: str, token: str, count: int) -> list[float]:
+    """Latency (ms) of `count` gather turns over simulated calls following CALL_SCRIPT."""
+    samples: list[float] = []
+    call = 0
+    while len(samples) < count:
+        call += 1
+        form = {"CallSid": f"CA{call:032x}", "From": f"+1555018{call:04d}", "To": "+15550100311"}
+        _, action = describe(post(base, base, token, "/twilio/voice", form))
+        for said in CALL_SCRIPT:
+            if action is None or len(samples) >= count:
+                break
+            started = time.perf_counter()
+            xml = post(base, base, token, action, dict(form, SpeechResult=said, Confidence="0.9"))
+            samples.append((time.perf_counter() - started) * 1000)
+            _, action = describe(xml)
+    return samples
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -90,6 +116,7 @@ def main() -> None:
             started = time.perf_counter()
             send(base, base, token, sender, next(lines))
             turns.append((time.perf_counter() - started) * 1000)
+        calls = voice_turns(base, token, TURNS)
         parse = latency_ms(rasa.client(), SCRIPT, rounds=TURNS)
     finally:
         web.terminate()
@@ -101,8 +128,13 @@ def main() -> None:
             "median": round(statistics.median(turns), 1),
             "p99": round(percentile(turns, 0.99), 1),
         },
+        "voice_turn_ms": {
+            "median": round(statistics.median(calls), 1),
+            "p99": round(percentile(calls, 0.99), 1),
+        },
         "rasa_parse_ms": {k: round(v, 1) for k, v in parse.items()},
     }
+    result["voice_ratio_median"] = round(result["voice_turn_ms"]["median"] / parse["median"], 2)
     result["ratio_median"] = round(result["webhook_ms"]["median"] / parse["median"], 2)
     result["ratio_p99"] = round(result["webhook_ms"]["p99"] / parse["p99"], 2)
     out = ROOT / "reports" / "bench.json"

@@ -84,6 +84,13 @@ def test_held_out_macro_f1_is_at_least_0_90(rasa_model):
     assert macro >= 0.90, f"held-out macro-F1 {macro:.3f} < 0.90 (see reports/nlu-heldout/)"
 
 
+@pytest.mark.slow
+def test_speech_transcripts_macro_f1_is_at_least_0_85(rasa_model):
+    report = rasa_test_nlu(rasa_model, REPORTS / "nlu-speech", heldout=HELD_OUT_SPEECH)
+    macro = report["macro avg"]["f1-score"]
+    assert macro >= 0.85, f"speech held-out macro-F1 {macro:.3f} < 0.85 (see reports/nlu-speech/)"
+
+
 @pytest.mark.rasa
 def test_case_number_entity(rasa_server):
     parse = rasa_server.client().parse("whats the status of 311-004512 please")
