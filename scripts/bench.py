@@ -12,18 +12,16 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
-
-import requests
 
 from cases.migrate import upgrade
 from nlu.evaluate import latency_ms
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer, free_port
 from scripts.chat import describe, post, send
+from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT
 
 SCRIPT = [
@@ -89,26 +87,11 @@ def main() -> None:
         CIVICLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     upgrade(env["DATABASE_URL"])
-    web = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "app:create_app()",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    web = start_gunicorn(env, quiet=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if requests.get(base + "/healthz", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.5)
+        if not wait_healthy(base, web):
+            raise SystemExit("gunicorn did not become healthy")
         turns: list[float] = []
         lines = itertools.cycle(SCRIPT)
         for i in range(TURNS):
@@ -119,8 +102,7 @@ def main() -> None:
         calls = voice_turns(base, token, TURNS)
         parse = latency_ms(rasa.client(), SCRIPT, rounds=TURNS)
     finally:
-        web.terminate()
-        web.wait(20)
+        stop(web)
         rasa.stop()
     result = {
         "turns": TURNS,

@@ -6,16 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from urllib.parse import urlsplit
-
-import requests
 
 from cases.migrate import upgrade
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
 from scripts.devsecrets import load_or_create
+from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT, Settings
 
 
@@ -47,33 +45,17 @@ def main() -> int:
         return 1
 
     step(f"gunicorn: starting the app on port {settings.port}")
-    web = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
+    web = start_gunicorn(os.environ)
     step("outbox worker: starting (sends texts queued by the bot)")
     worker = subprocess.Popen(
         [sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=os.environ.copy()
     )
     health = f"http://127.0.0.1:{settings.port}/healthz"
-    for _ in range(60):
-        try:
-            if requests.get(health, timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if web.poll() is not None:
-            worker.terminate()
-            rasa.stop()
-            print("error: gunicorn exited; is the port in use?", file=sys.stderr)
-            return 1
-        time.sleep(0.5)
+    if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
+        worker.terminate()
+        rasa.stop()
+        print("error: the app did not become healthy (is the port in use?)", file=sys.stderr)
+        return 1
 
     base = settings.public_url
     print(
@@ -112,11 +94,7 @@ Press Ctrl-C to stop.
         print("\nstopping...", flush=True)
     finally:
         worker.terminate()
-        web.terminate()
-        try:
-            web.wait(20)
-        except subprocess.TimeoutExpired:
-            web.kill()
+        stop(web)
         rasa.stop()
     return 0
 

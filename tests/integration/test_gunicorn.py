@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,7 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 from cases.models import Case
 from nlu.server import free_port
 from scripts.chat import send
-from settings import ROOT
+from scripts.web import start_gunicorn, stop, wait_healthy
 
 pytestmark = pytest.mark.rasa
 TOKEN = "gunicorn-test-token"
@@ -36,32 +34,13 @@ def server(database_url, rasa_server):
         TWILIO_AUTH_TOKEN=TOKEN,
         CIVICLINE_PUBLIC_URL=base,
     )
-    proc = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "app:create_app()",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    proc = start_gunicorn(env, quiet=True)
     try:
-        for _ in range(100):
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        else:
+        if not wait_healthy(base, proc):
             pytest.fail("gunicorn did not become healthy")
         yield base
     finally:
-        proc.terminate()
-        proc.wait(20)
+        stop(proc)
 
 
 def test_three_message_report_over_http(server, database_url):

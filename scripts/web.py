@@ -1,0 +1,49 @@
+"""Starting the app under gunicorn and waiting until /healthz says it is ready."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Mapping
+
+import requests
+
+from settings import ROOT
+
+
+def start_gunicorn(env: Mapping[str, str], *, quiet: bool = False) -> subprocess.Popen[bytes]:
+    """gunicorn serving app:create_app() with gunicorn.conf.py and the given environment."""
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "app:create_app()",
+    ]
+    if quiet:
+        cmd += ["--access-logfile", "/dev/null"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=dict(env))
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
+    """Poll GET {base}/healthz until 200; False if the process died or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Terminate, then kill if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
