@@ -36,6 +36,7 @@ class Settings:
     twilio_api_url: str | None = None
     voice: str = "Polly.Joanna"
     voice_language: str = "en-US"
+    jurisdiction_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -65,6 +66,7 @@ class Settings:
             "twilio_api_url": env.get("CIVICLINE_TWILIO_API_URL") or None,
             "voice": env.get("CIVICLINE_VOICE", base.voice),
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
+            "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

@@ -16,12 +16,12 @@ from bot import keywords, messages
 from bot.catalog import Attribute, Catalog, Service, mention
 from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory
-from bot.redact import redact
 from bot.spoken import spell_digits, words_to_digits
 from cases import conversations
 from cases.models import Case, Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.outbox import enqueue_sms
+from cases.redact import redact
 from cases.service import create_case, find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 
@@ -584,6 +584,12 @@ class Engine:
         )
         ctx.case = case
         number = str(case.service_request_id)
+        note = ""
+        if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):
+            said = str(original.service_request_id)
+            note = messages.text("DUPLICATE_NOTE", ctx.turn.channel).format(
+                number=spell_digits(said) if ctx.voice else said
+            )
         ctx.state = {"step": "offer_sms", "case": number} if ctx.voice else {}
         reply = self._say(
             ctx,
@@ -593,6 +599,7 @@ class Engine:
             service=service.service_name,
             agency=service.agency,
             next_steps=service.next_steps,
+            duplicate=f"{note} " if note else "",
         )
         return Reply(reply.text, "filed", case_number=number)
 

@@ -56,9 +56,10 @@ ANSWER_CHOICES = "Please reply with one of the numbers. {question}"
 CONFIRM = "Here's your report: {summary} Reply YES to file it or NO to cancel."
 CONFIRM_AGAIN = "Please reply YES to file this report or NO to cancel it."
 FILED = (
-    "Thanks! Your report is filed as case {number} ({service}, {agency}). {next_steps} "
+    "Thanks! Your report is filed as case {number} ({service}, {agency}). {duplicate}{next_steps} "
     'Text "status {number}" anytime for updates.'
 )
+DUPLICATE_NOTE = "This spot was already reported as case {number}; your report is linked to it."
 OPT_OUT = (
     "You're unsubscribed from {city} 311 texts and won't get more messages. "
     "Reply START to resubscribe. Emergencies: call 911."
@@ -125,7 +126,8 @@ VOICE_CONFIRM = (
 )
 VOICE_CONFIRM_AGAIN = "Please say yes to file this report, or no to cancel it. Or press 1 or 2."
 VOICE_FILED = (
-    "Your report is filed. Your case number is {number}. Again, that's {number}. {next_steps} "
+    "Your report is filed. Your case number is {number}. Again, that's {number}. "
+    "{duplicate}{next_steps} "
     "Would you like me to text the case number to this phone? Please say yes or no."
 )
 VOICE_NO_INPUT = "Sorry, I didn't catch that. {question}"

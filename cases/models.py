@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -35,8 +46,16 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    """Declarative base with the store's type map."""
+    """Declarative base with the store's type map and constraint naming convention."""
 
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -102,6 +121,12 @@ class Case(Base):
     expected_datetime: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(16))  # sms | voice | open311
     contact_phone: Mapped[str | None] = mapped_column(String(64))  # personal data: never published
+    contact_email: Mapped[str | None] = mapped_column(String(256))  # personal data
+    contact_name: Mapped[str | None] = mapped_column(String(256))  # personal data
+    media_url: Mapped[str | None] = mapped_column(String(1024))
+    address_id: Mapped[str | None] = mapped_column(String(128))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
 
 
@@ -162,3 +187,16 @@ class OutboundMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
     __table_args__ = (Index("ix_outbound_due", "status", "next_attempt_at"),)
+
+
+class ApiKey(Base):
+    """An Open311 API key: only its SHA-256 is stored; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

@@ -6,10 +6,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cases.models import Case, utcnow
+from cases.redact import redact
 
 CASE_PREFIX = "311-"
 CASE_NUMBER_RE = re.compile(r"\b311\s*[-–.]?\s*(\d{6,10})\b")
@@ -41,16 +42,33 @@ def create_case(
     expected_days: int | None = None,
     service_notice: str | None = None,
     contact_phone: str | None = None,
+    contact_email: str | None = None,
+    contact_name: str | None = None,
+    media_url: str | None = None,
+    address_id: str | None = None,
+    api_key_id: int | None = None,
     conversation_id: int | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """File a new open case and give it its public number (inside the caller's transaction)."""
+    """File a new open case and give it its public number (inside the caller's transaction).
+
+    The description is redacted here, whatever the channel, and an open case of the same
+    service at the same place in the last DUPLICATE_WINDOW is recorded as `duplicate_of`.
+    """
     now = now or utcnow()
+    duplicate = find_duplicate(
+        db_session=db_session,
+        service_code=service_code,
+        address=address,
+        lat=lat,
+        long=long,
+        now=now,
+    )
     case = Case(
         service_code=service_code,
         service_name=service_name,
         agency_responsible=agency_responsible,
-        description=description,
+        description=redact(description)[:4000],
         source=source,
         address=address,
         lat=lat,
@@ -62,6 +80,12 @@ def create_case(
         updated_datetime=now,
         expected_datetime=now + timedelta(days=expected_days) if expected_days else None,
         contact_phone=contact_phone,
+        contact_email=contact_email,
+        contact_name=contact_name,
+        media_url=media_url,
+        address_id=address_id,
+        api_key_id=api_key_id,
+        duplicate_of=duplicate.id if duplicate else None,
         conversation_id=conversation_id,
     )
     db_session.add(case)
@@ -76,3 +100,34 @@ def get_case(*, db_session: Session, service_request_id: str) -> Case | None:
     return db_session.scalars(
         select(Case).where(Case.service_request_id == service_request_id)
     ).first()
+
+
+DUPLICATE_WINDOW = timedelta(days=30)
+NEAR_DEGREES = 0.0003  # about 30 m
+
+
+def find_duplicate(
+    *,
+    db_session: Session,
+    service_code: str,
+    address: str | None,
+    lat: float | None,
+    long: float | None,
+    now: datetime,
+) -> Case | None:
+    """An open case of the same service at the same address (or within ~30 m), recently filed."""
+    query: Select[tuple[Case]] = select(Case).where(
+        Case.service_code == service_code,
+        Case.status == "open",
+        Case.requested_datetime >= now - DUPLICATE_WINDOW,
+    )
+    if address:
+        query = query.where(func.lower(Case.address) == address.lower())
+    elif lat is not None and long is not None:
+        query = query.where(
+            Case.lat.between(lat - NEAR_DEGREES, lat + NEAR_DEGREES),
+            Case.long.between(long - NEAR_DEGREES, long + NEAR_DEGREES),
+        )
+    else:
+        return None
+    return db_session.scalars(query.order_by(Case.id)).first()

@@ -239,3 +239,14 @@ def test_inactive_conversation_times_out(settings, nlu):
         assert engine.handle(Turn("sms", PHONE, "120", "SM2"), db_session=s).kind != "confirm"
         convs = s.scalars(select(Conversation).order_by(Conversation.id)).all()
     assert [c.status for c in convs] == ["closed", "active"] and convs[0].end_reason == "timeout"
+
+
+def test_second_report_of_the_same_spot_is_linked_to_the_first(say, runtime):
+    say("pothole at 120 elm st", sender="+15550100101")
+    first = say("yes", sender="+15550100101").case_number
+    say("pothole at 120 Elm Street", sender="+15550100102")
+    second = say("yes", sender="+15550100102")
+    assert second.kind == "filed" and f"already reported as case {first}" in second.text
+    with runtime.Session() as session:
+        cases = session.scalars(select(Case).order_by(Case.id)).all()
+    assert cases[1].duplicate_of == cases[0].id and cases[0].duplicate_of is None

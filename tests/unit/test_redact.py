@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import redact
+from cases.redact import redact
 
 CARD = "[card number removed]"
 

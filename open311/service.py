@@ -1,0 +1,313 @@
+"""Open311 GeoReport v2 rules with no web framework: validate input, shape output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.catalog import Attribute, Catalog, Service
+from bot.locations import StreetDirectory
+from cases.models import ApiKey, Case, utcnow
+from cases.service import create_case
+
+MAX_RESULTS = 1000
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_DESCRIPTION = 4000
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+URL_RE = re.compile(r"^https?://[^\s]{3,1000}$")
+ATTRIBUTE_RE = re.compile(r"^attribute\[([A-Za-z0-9_\-]{1,64})\]$")
+
+
+class Open311Error(Exception):
+    """An Open311 error: HTTP status plus the spec's {code, description} body."""
+
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+    def body(self) -> list[dict[str, Any]]:
+        """The error array of the spec."""
+        return [{"code": self.status, "description": self.description}]
+
+
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 date-time with its offset, as the spec asks."""
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def service_list(catalog: Catalog) -> list[dict[str, Any]]:
+    """GET services: every service of the catalogue."""
+    return [
+        {
+            "service_code": s.service_code,
+            "service_name": s.service_name,
+            "description": s.description,
+            "metadata": bool(s.attributes),
+            "type": "realtime",
+            "keywords": ", ".join(s.keywords),
+            "group": s.group,
+        }
+        for s in catalog.services
+    ]
+
+
+def find_service(catalog: Catalog, code: str) -> Service:
+    """The service with this code, or a 404."""
+    service = catalog.by_code.get(code)
+    if service is None:
+        raise Open311Error(404, f"service_code {code!r} not found")
+    return service
+
+
+def _attribute(attr: Attribute) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "variable": True,
+        "code": attr.code,
+        "datatype": attr.datatype,
+        "required": attr.required,
+        "datatype_description": attr.datatype_description,
+        "order": attr.order,
+        "description": attr.description,
+    }
+    if attr.values:
+        body["values"] = [{"key": v.key, "name": v.name} for v in attr.values]
+    return body
+
+
+def service_definition(service: Service) -> dict[str, Any]:
+    """GET services/{code}: the follow-up questions the SMS/voice dialogue asks, as attributes."""
+    return {
+        "service_code": service.service_code,
+        "attributes": [_attribute(a) for a in service.attributes],
+    }
+
+
+def request_body(case: Case) -> dict[str, Any]:
+    """A case as an Open311 service request: public fields only, never contact details."""
+    return {
+        "service_request_id": case.service_request_id,
+        "status": case.status,
+        "status_notes": case.status_notes,
+        "service_name": case.service_name,
+        "service_code": case.service_code,
+        "description": case.description,
+        "agency_responsible": case.agency_responsible,
+        "service_notice": case.service_notice,
+        "requested_datetime": iso(case.requested_datetime),
+        "updated_datetime": iso(case.updated_datetime),
+        "expected_datetime": iso(case.expected_datetime),
+        "address": case.address,
+        "address_id": case.address_id,
+        "zipcode": None,
+        "lat": case.lat,
+        "long": case.long,
+        "media_url": case.media_url,
+    }
+
+
+def check_jurisdiction(args: Mapping[str, str], configured: str | None) -> None:
+    """Reject a jurisdiction_id that is not this server's (when one is configured)."""
+    given = args.get("jurisdiction_id")
+    if configured and given and given != configured:
+        raise Open311Error(404, f"jurisdiction_id {given!r} not found")
+
+
+@dataclass
+class _Place:
+    address: str | None = None
+    address_id: str | None = None
+    lat: float | None = None
+    long: float | None = None
+
+
+def _coordinate(raw: str, name: str, limit: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a number") from None
+    if not -limit <= value <= limit or value != value:
+        raise Open311Error(400, f"{name} must be between -{limit:g} and {limit:g}")
+    return value
+
+
+def _place(form: Mapping[str, str], streets: StreetDirectory) -> _Place:
+    lat, long = form.get("lat", "").strip(), form.get("long", "").strip()
+    address = form.get("address_string", "").strip()
+    address_id = form.get("address_id", "").strip()
+    if bool(lat) != bool(long):
+        raise Open311Error(400, "lat and long must be given together")
+    if not (lat or address or address_id):
+        raise Open311Error(400, "a location is required: lat+long, address_string or address_id")
+    place = _Place(address_id=address_id[:128] or None)
+    if lat:
+        place.lat, place.long = _coordinate(lat, "lat", 90), _coordinate(long, "long", 180)
+    if address:
+        if len(address) > 256:
+            raise Open311Error(400, "address_string is longer than 256 characters")
+        found = streets.find(address, strict=False).location
+        place.address = found.address if found else address
+        if found and place.lat is None:
+            place.lat, place.long = found.lat, found.long
+    return place
+
+
+def _attributes(form: Mapping[str, str], service: Service) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for key, value in form.items():
+        match = ATTRIBUTE_RE.match(key)
+        if key.startswith("attribute") and not match:
+            raise Open311Error(400, f"malformed attribute field {key[:80]!r}")
+        if match:
+            given[match.group(1)] = value.strip()
+    codes = {a.code: a for a in service.attributes}
+    for code, value in given.items():
+        if not value:
+            continue  # an empty field is the same as an absent one
+        attr = codes.get(code)
+        if attr is None:
+            raise Open311Error(400, f"attribute {code!r} is not defined for this service")
+        if attr.values and value not in {v.key for v in attr.values}:
+            keys = ", ".join(v.key for v in attr.values)
+            raise Open311Error(400, f"attribute[{code}] must be one of: {keys}")
+        if attr.datatype == "number":
+            _coordinate(value, f"attribute[{code}]", 1e12)
+        if len(value) > 1000:
+            raise Open311Error(400, f"attribute[{code}] is too long")
+    for attr in service.attributes:
+        if attr.required and not given.get(attr.code):
+            raise Open311Error(400, f"attribute[{attr.code}] is required")
+    return {code: value for code, value in given.items() if value}
+
+
+def _optional(form: Mapping[str, str], name: str, limit: int) -> str | None:
+    value = form.get(name, "").strip()
+    if len(value) > limit:
+        raise Open311Error(400, f"{name} is longer than {limit} characters")
+    return value or None
+
+
+def create_request(
+    *,
+    db_session: Session,
+    form: Mapping[str, str],
+    api_key: ApiKey,
+    catalog: Catalog,
+    streets: StreetDirectory,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """POST requests: validate everything, then file through the same function as the bot."""
+    code = form.get("service_code", "").strip()
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    service = find_service(catalog, code)
+    place = _place(form, streets)
+    attributes = _attributes(form, service)
+    description = form.get("description", "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise Open311Error(400, f"description is longer than {MAX_DESCRIPTION} characters")
+    email = _optional(form, "email", 254)
+    if email and not EMAIL_RE.match(email):
+        raise Open311Error(400, "email is not a valid address")
+    media_url = _optional(form, "media_url", 1024)
+    if media_url and not URL_RE.match(media_url):
+        raise Open311Error(400, "media_url must be an http(s) URL")
+    phone = _optional(form, "phone", 32)
+    names = [_optional(form, "first_name", 128), _optional(form, "last_name", 128)]
+    for name in ("device_id", "account_id"):
+        _optional(form, name, 128)
+    case = create_case(
+        db_session=db_session,
+        service_code=service.service_code,
+        service_name=service.service_name,
+        agency_responsible=service.agency,
+        description=description,
+        source="open311",
+        address=place.address,
+        address_id=place.address_id,
+        lat=place.lat,
+        long=place.long,
+        attributes=attributes,
+        expected_days=service.expected_days or None,
+        service_notice=service.next_steps,
+        contact_phone=phone,
+        contact_email=email,
+        contact_name=" ".join(n for n in names if n) or None,
+        media_url=media_url,
+        api_key_id=api_key.id,
+        now=now,
+    )
+    notice = service.next_steps
+    if case.duplicate_of:
+        original = db_session.get(Case, case.duplicate_of)
+        notice = f"Already reported as {original.service_request_id}; linked. {notice}"
+        case.service_notice = notice
+    # account_id is omitted rather than null: swagger.json's RequestResponse has no nullable.
+    return {"service_request_id": case.service_request_id, "service_notice": notice}
+
+
+def _date(value: str, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise Open311Error(400, f"{name} must include a time zone (e.g. Z or +00:00)")
+    return parsed
+
+
+def _list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def search_requests(
+    *, db_session: Session, args: Mapping[str, str], catalog: Catalog, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """GET requests: by ids, or by service, status and date range (default: the last 90 days)."""
+    now = now or utcnow()
+    query = select(Case).where(Case.service_request_id.is_not(None))
+    ids = _list(args.get("service_request_id", ""))
+    if ids:
+        if len(ids) > MAX_RESULTS:
+            raise Open311Error(400, f"at most {MAX_RESULTS} service_request_id values")
+        query = query.where(Case.service_request_id.in_(ids))
+    else:
+        codes = _list(args.get("service_code", ""))
+        for code in codes:
+            find_service(catalog, code)
+        statuses = _list(args.get("status", "").lower())
+        bad = [s for s in statuses if s not in {"open", "closed"}]
+        if bad:
+            raise Open311Error(400, "status must be open or closed")
+        start = _date(args["start_date"], "start_date") if args.get("start_date") else None
+        end = _date(args["end_date"], "end_date") if args.get("end_date") else None
+        if start is None:  # the spec's default window: 90 days up to end_date (or now)
+            end = end or now
+            start = end - DEFAULT_WINDOW
+        elif end is None:
+            end = start + DEFAULT_WINDOW
+        if start > end:
+            raise Open311Error(400, "start_date is after end_date")
+        query = query.where(Case.requested_datetime >= start, Case.requested_datetime <= end)
+        if codes:
+            query = query.where(Case.service_code.in_(codes))
+        if statuses:
+            query = query.where(Case.status.in_(statuses))
+    query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
+    return [request_body(case) for case in db_session.scalars(query)]
+
+
+def get_request(*, db_session: Session, service_request_id: str) -> list[dict[str, Any]]:
+    """GET requests/{id}: a one-element list, as the spec returns it, or a 404."""
+    case = db_session.scalars(
+        select(Case).where(Case.service_request_id == service_request_id)
+    ).first()
+    if case is None:
+        raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
+    return [request_body(case)]

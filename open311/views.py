@@ -1,0 +1,166 @@
+"""/open311/v2/: the GeoReport v2 endpoints, each as .json or .xml by extension."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from cases.api_keys import find_api_key
+from open311 import service as api
+from open311.formats import to_json, to_xml
+
+bp = Blueprint("open311", __name__, url_prefix="/open311")
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    return current_app.extensions["civicline"]
+
+
+def render(kind: str, data: Any, fmt: str, status: int = 200) -> Response:
+    """The document in the requested format."""
+    body = to_xml(kind, data) if fmt == "xml" else to_json(data)
+    return Response(body, status=status, content_type=FORMATS.get(fmt, FORMATS["json"]))
+
+
+def error(exc: api.Open311Error, fmt: str = "json") -> Response:
+    """The spec's error array with its HTTP status."""
+    return render("errors", exc.body(), fmt, exc.status)
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise api.Open311Error(404, f"format {fmt!r} is not supported; use .json or .xml")
+    return fmt
+
+
+def endpoint(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Wrap a view: check format and jurisdiction, render its result or its Open311Error."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Response]:
+        def inner(fmt: str, **kwargs: Any) -> Response:
+            shown = fmt if fmt in FORMATS else "json"
+            try:
+                _format(fmt)
+                # NUL bytes are never meaningful and PostgreSQL refuses them in text
+                args = {k: v.replace("\x00", "") for k, v in request.values.items()}
+                api.check_jurisdiction(args, _runtime().settings.jurisdiction_id)
+                data, status = view(args, **kwargs)
+            except api.Open311Error as exc:
+                return error(exc, shown)
+            return render(kind, data, fmt, status)
+
+        inner.__name__ = view.__name__
+        inner.__doc__ = view.__doc__
+        return inner
+
+    return wrap
+
+
+@bp.get("/v2/services.<fmt>")
+@endpoint("services")
+def services(args: dict[str, str]) -> tuple[Any, int]:
+    """The service list."""
+    return api.service_list(_runtime().catalog), 200
+
+
+@bp.get("/v2/services/<code>.<fmt>")
+@endpoint("definition")
+def service_definition(args: dict[str, str], code: str) -> tuple[Any, int]:
+    """One service's definition (its follow-up questions as attributes)."""
+    return api.service_definition(api.find_service(_runtime().catalog, code)), 200
+
+
+@bp.post("/v2/requests.<fmt>")
+@endpoint("requests")
+def create(args: dict[str, str]) -> tuple[Any, int]:
+    """File a service request (needs an api_key)."""
+    runtime = _runtime()
+    key = args.get("api_key", "").strip()
+    with runtime.Session() as db_session, db_session.begin():
+        api_key = find_api_key(db_session=db_session, key=key) if key else None
+        if api_key is None:
+            raise api.Open311Error(403, "a valid api_key is required to file requests")
+        created = api.create_request(
+            db_session=db_session,
+            form=args,
+            api_key=api_key,
+            catalog=runtime.catalog,
+            streets=runtime.streets,
+        )
+    return [created], 201
+
+
+@bp.get("/v2/requests.<fmt>")
+@endpoint("requests")
+def search(args: dict[str, str]) -> tuple[Any, int]:
+    """Search service requests."""
+    runtime = _runtime()
+    with runtime.Session() as db_session:
+        return api.search_requests(db_session=db_session, args=args, catalog=runtime.catalog), 200
+
+
+@bp.get("/v2/requests/<request_id>.<fmt>")
+@endpoint("requests")
+def one(args: dict[str, str], request_id: str) -> tuple[Any, int]:
+    """One service request (a one-element list, as the spec has it)."""
+    with _runtime().Session() as db_session:
+        return api.get_request(db_session=db_session, service_request_id=request_id), 200
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt: str) -> Response:
+    """The discovery document: where the GeoReport v2 endpoint is."""
+    settings = _runtime().settings
+    doc = {
+        "changeset": "2026-11-29T00:00:00Z",
+        "contact": f"{settings.city_name} 311, {settings.city_phone}",
+        "key_service": "API keys are issued by the city's 311 administrators.",
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": settings.public_url
+                + url_for("open311.services", fmt="json")[: -len("/services.json")],
+                "changeset": "2026-11-29T00:00:00Z",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+    return Response(to_json(doc), content_type=FORMATS["json"])
+
+
+def handle_http_error(exc: HTTPException) -> Response:
+    """Unknown paths, wrong methods and server errors under /open311 as Open311 errors."""
+    status = exc.code or 500
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    description = {404: "not found", 405: "method not allowed"}.get(status, exc.description)
+    return error(api.Open311Error(status, str(description)), fmt)
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    """A bug must still answer in Open311's shape (logged), never an HTML page."""
+    current_app.logger.exception("open311 failure", exc_info=exc)
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return error(api.Open311Error(500, "internal error"), fmt)
+
+
+def init_app(app: Any) -> None:
+    """Register the blueprint, its CLI and Open311-shaped error pages for /open311 paths."""
+    from open311.cli import open311_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(open311_cli)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        return handle_http_error(exc) if request.path.startswith("/open311") else exc
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> Any:
+        if request.path.startswith("/open311"):
+            return handle_unexpected(exc)
+        raise exc
