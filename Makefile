@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: help envs model db run chat test lint format bench compare clean
+.PHONY: help envs model db run chat test lint format bench compare clean browser
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +22,11 @@ run: envs  ## set up whatever is missing, start Rasa + gunicorn, print where to 
 chat: envs  ## talk to the running bot from the terminal, through the real signed webhook
 	@$(PY) -m scripts.chat $(ARGS)
 
-test: envs lint  ## the whole suite: real Rasa server, real database, real HTTP
+test: envs lint browser  ## the whole suite: real Rasa server, database, HTTP and browser
 	@$(PY) -m pytest
+
+browser:  ## Debian's chromium for the browser tests (installed if missing)
+	@bash scripts/ensure-chromium.sh
 
 lint: envs  ## ruff lint and format check
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     if not settings.twilio_auth_token:
         logging.getLogger(__name__).warning("TWILIO_AUTH_TOKEN is not set: every webhook gets 403")
 
+    from console import init_app as init_console
     from open311.views import init_app as init_open311
     from ops.views import bp as ops_bp
     from webhooks.sms import bp as sms_bp
@@ -29,4 +30,5 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     app.register_blueprint(voice_bp)
     app.register_blueprint(ops_bp)
     init_open311(app)
+    init_console(app)
     return app

@@ -37,6 +37,7 @@ class Settings:
     voice: str = "Polly.Joanna"
     voice_language: str = "en-US"
     jurisdiction_id: str | None = None
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
             "voice": env.get("CIVICLINE_VOICE", base.voice),
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
+            "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

@@ -342,6 +342,8 @@ class Engine:
         conv, step = ctx.conversation, ctx.state.get("step")
         if ctx.turn.digits and (reply := self._keypad(ctx, db_session)):
             return reply
+        if conv.handoff_status == "taken" and not ctx.voice:
+            return Reply("", "to_staff")  # a person is answering: the bot stays quiet
         if conv.handoff_status == "waiting" and not ctx.voice:
             if keywords.normalise(ctx.text) in keywords.BACK_TO_BOT:
                 conv.handoff_status = "none"

@@ -80,6 +80,9 @@ class Conversation(Base):
     handoff_reason: Mapped[str | None] = mapped_column(String(64))
     call_sid: Mapped[str | None] = mapped_column(String(64))  # voice calls only
     duration_seconds: Mapped[int | None]
+    handoff_taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handoff_taken_at: Mapped[datetime | None]
+    handoff_closed_at: Mapped[datetime | None]
 
     turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
 
@@ -200,3 +203,78 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A member of staff who signs in to the console (role: supervisor or admin)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))  # Argon2id
+    role: Mapped[str] = mapped_column(String(16))  # supervisor | admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for rate limiting (shared by every worker)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    success: Mapped[bool]
+
+
+class AuditEntry(Base):
+    """Who changed what, and when: every state-changing action in the console or CLI."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CaseEvent(Base):
+    """A case's history: filed, status changed, note added, resident notified."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class TrainingCandidate(Base):
+    """A turn proposed as a training example: flagged as misclassified, or low confidence."""
+
+    __tablename__ = "training_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), unique=True)
+    text: Mapped[str] = mapped_column(Text)  # redacted, as stored in the turn
+    predicted_intent: Mapped[str | None] = mapped_column(String(64))
+    suggested_intent: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # flagged | low_confidence
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    flagged_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))

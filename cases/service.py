@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from cases.models import Case, utcnow
+from cases.audit import record
+from cases.models import Case, CaseEvent, User, utcnow
+from cases.outbox import enqueue_sms
 from cases.redact import redact
 
 CASE_PREFIX = "311-"
@@ -91,6 +93,11 @@ def create_case(
     db_session.add(case)
     db_session.flush()
     case.service_request_id = format_case_number(case.id)
+    db_session.add(
+        CaseEvent(
+            case_id=case.id, at=now, kind="filed", to_status="open", actor_name=source, notes=None
+        )
+    )
     db_session.flush()
     return case
 
@@ -131,3 +138,80 @@ def find_duplicate(
     else:
         return None
     return db_session.scalars(query.order_by(Case.id)).first()
+
+
+STATUSES = ("open", "closed")
+STATUS_SMS = "{city} 311: case {number} ({service}{where}) is now {status}.{notes}"
+
+
+class CaseError(ValueError):
+    """A case change that cannot be made."""
+
+
+def change_status(
+    *,
+    db_session: Session,
+    case: Case,
+    status: str,
+    notes: str,
+    actor: User,
+    city: str,
+    now: datetime | None = None,
+) -> CaseEvent:
+    """Set status and notes, keep the history, audit it and queue the resident's text, at once."""
+    if status not in STATUSES:
+        raise CaseError("status must be open or closed")
+    notes = redact(notes.strip())[:2000]
+    if status == case.status and not notes:
+        raise CaseError("nothing changed: pick another status or add a note")
+    now = now or utcnow()
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor_name=actor.username,
+        kind="status",
+        from_status=case.status,
+        to_status=status,
+        notes=notes or None,
+    )
+    db_session.add(event)
+    record(
+        db_session=db_session,
+        actor=actor,
+        action="case.status",
+        target_type="case",
+        target_id=case.service_request_id,
+        now=now,
+        detail={"from": case.status, "to": status, "notes": notes},
+    )
+    case.status, case.updated_datetime = status, now
+    if notes:
+        case.status_notes = notes
+    if case.contact_phone:
+        body = STATUS_SMS.format(
+            city=city,
+            number=case.service_request_id,
+            service=case.service_name,
+            where=f" at {case.address}" if case.address else "",
+            status=status,
+            notes=f" Note: {notes}" if notes else "",
+        )
+        enqueue_sms(
+            db_session=db_session,
+            to=case.contact_phone,
+            body=body[:1200],
+            reason="case_status",
+            case_id=case.id,
+            now=now,
+        )
+        db_session.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor_name="outbox",
+                kind="notified",
+                notes="text to the resident queued",
+            )
+        )
+    db_session.flush()
+    return event

@@ -23,6 +23,7 @@ def load_or_create() -> dict[str, str]:
             "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
             "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
             "CIVICLINE_RASA_TOKEN": secrets.token_urlsafe(24),
+            "CIVICLINE_SECRET_KEY": secrets.token_urlsafe(32),
         }
         PATH.parent.mkdir(parents=True, exist_ok=True)
         PATH.write_text(
@@ -30,6 +31,10 @@ def load_or_create() -> dict[str, str]:
             + "".join(f"{k}={v}\n" for k, v in values.items())
         )
         PATH.chmod(0o600)
+    if "CIVICLINE_SECRET_KEY" not in values:  # files written before the console existed
+        values["CIVICLINE_SECRET_KEY"] = secrets.token_urlsafe(32)
+        with PATH.open("a") as fh:
+            fh.write(f"CIVICLINE_SECRET_KEY={values['CIVICLINE_SECRET_KEY']}\n")
     for key in values:
         if os.environ.get(key):
             values[key] = os.environ[key]

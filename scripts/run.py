@@ -78,7 +78,12 @@ def main() -> int:
             else "from TWILIO_AUTH_TOKEN"
         }
   Try it without a phone:  make chat   (or: make chat ARGS=--voice, to play a caller)
-  Staff console:        not built yet (see the issues); cases are in {settings.database_url}
+  Staff console:        {base}/console/
+  First sign-in:        .venv/bin/flask --app app console create-user admin --role admin
+                        (asks for a password; admins add supervisors under Admin > Staff)
+  Open311 API:          {
+            base
+        }/open311/v2/services.json  (keys: flask --app app open311 create-key NAME)
 Press Ctrl-C to stop.
 """,
         flush=True,

@@ -8,6 +8,8 @@ import pytest
 
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
+from nlu.rasa_cli import ROOT, ensure_model
+from nlu.server import RasaServer
 from settings import Settings
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -41,3 +43,17 @@ def db_session(database_url: str):
     with make_session_factory(engine)() as session:
         yield session
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def rasa_model():
+    """The model for config.yml + data/nlu.yml (trained once, then cached by fingerprint)."""
+    return ensure_model()
+
+
+@pytest.fixture(scope="session")
+def rasa_server(rasa_model):
+    """A real `rasa run --enable-api` on loopback, warmed up, for the whole session."""
+    server = RasaServer(rasa_model, log_path=ROOT / "reports" / "rasa-server-tests.log").start()
+    yield server
+    server.stop()

@@ -11,25 +11,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from nlu.rasa_cli import ROOT, ensure_model
-from nlu.server import RasaServer
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
 
 _sids = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def rasa_model():
-    """The model for config.yml + data/nlu.yml (trained once, then cached by fingerprint)."""
-    return ensure_model()
-
-
-@pytest.fixture(scope="session")
-def rasa_server(rasa_model):
-    """A real `rasa run --enable-api` on loopback, warmed up, for the whole session."""
-    server = RasaServer(rasa_model, log_path=ROOT / "reports" / "rasa-server-tests.log").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""Staff accounts: Argon2id password hashes, roles, and rate-limited sign-in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cases.models import LoginAttempt, User, utcnow
+
+ROLES = ("supervisor", "admin")
+HASHER = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106 low-memory profile
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 20
+MIN_PASSWORD = 10
+# A real hash to verify against when the user does not exist, so timing reveals nothing.
+_DUMMY = HASHER.hash("not a password of anyone")
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked."""
+
+
+class RateLimited(Exception):
+    """Too many failed sign-ins; try again later."""
+
+
+def create_user(
+    *, db_session: Session, username: str, password: str, role: str, display_name: str = ""
+) -> User:
+    """Add a staff account."""
+    username = username.strip().lower()
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
+        raise UserError("usernames are 1-64 letters, digits, dots, dashes or underscores")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"passwords need at least {MIN_PASSWORD} characters")
+    if db_session.scalars(select(User).where(User.username == username)).first():
+        raise UserError(f"user {username!r} exists already")
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=HASHER.hash(password),
+        role=role,
+    )
+    db_session.add(user)
+    db_session.flush()
+    return user
+
+
+def _failures(db_session: Session, column, value: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
+    return int(
+        db_session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+        )
+        or 0
+    )
+
+
+def authenticate(
+    *, db_session: Session, username: str, password: str, ip: str, now: datetime | None = None
+) -> User | None:
+    """The user if the password is right; None if not; RateLimited after too many failures."""
+    now = now or utcnow()
+    username = username.strip().lower()[:64]
+    since = now - WINDOW
+    if (
+        _failures(db_session, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
+        or _failures(db_session, LoginAttempt.ip, ip, since) >= MAX_FAILURES_PER_IP
+    ):
+        raise RateLimited("too many failed sign-ins; try again in 15 minutes")
+    user = db_session.scalars(select(User).where(User.username == username)).first()
+    ok = False
+    try:
+        ok = HASHER.verify(user.password_hash if user else _DUMMY, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and user is not None and user.disabled_at is not None:
+        ok = False
+    db_session.add(LoginAttempt(at=now, username=username, ip=ip, success=ok))
+    if not ok or user is None:
+        return None
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    user.last_login_at = now
+    return user
+
+
+def list_users(*, db_session: Session) -> list[User]:
+    """All staff accounts by name."""
+    return list(db_session.scalars(select(User).order_by(User.username)))

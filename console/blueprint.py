@@ -1,0 +1,107 @@
+"""The console blueprint, its sign-in guard, CSRF check and template helpers."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+
+from cases.models import User
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+def runtime():  # type: ignore[no-untyped-def]
+    """The app's runtime (store, catalogue, settings)."""
+    return current_app.extensions["civicline"]
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+@bp.before_request
+def load_user_and_check_csrf() -> Any:
+    """Load the signed-in user; refuse a state-changing request without the session's token."""
+    g.user = None
+    uid = session.get("uid")
+    if uid is not None:
+        with runtime().Session() as db_session:
+            user = db_session.get(User, uid)
+        if user is not None and user.disabled_at is None:
+            g.user = user
+        else:
+            session.clear()
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(400, "The form has expired or did not come from this site. Reload and try again.")
+    return None
+
+
+def login_required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Views for signed-in staff; role="admin" for admin pages (others get 403)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.user is None:
+                return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            if role and g.user.role != role:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def safe_next(target: str | None) -> str:
+    """Only redirect to paths on this site."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("console.dashboard")
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone number as the signed-in role may see it: admins in full, others masked."""
+    if not phone:
+        return ""
+    if g.get("user") is not None and g.user.role == "admin":
+        return phone
+    return "•" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+@bp.app_template_global()
+def console_csrf() -> str:
+    """Template helper: the hidden CSRF token value."""
+    return csrf_token()
+
+
+bp.add_app_template_filter(mask_phone, "mask_phone")
+
+
+@bp.context_processor
+def city() -> dict[str, str]:
+    """The city's name for page titles."""
+    return {"city": runtime().settings.city_name}

@@ -1,0 +1,111 @@
+"""Cases: filtered list, the case page (conversation, place, history), status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from cases.models import Case, CaseEvent, OutboundMessage, Turn
+from cases.review import CaseFilters, list_cases
+from cases.service import CaseError, change_status
+from console.blueprint import bp, login_required, runtime
+from console.filters import day, page
+
+
+@bp.get("/cases")
+@login_required()
+def cases() -> Any:
+    """The case list."""
+    rt = runtime()
+    filters = CaseFilters(
+        service_code=request.args.get("service", ""),
+        status=request.args.get("status", ""),
+        agency=request.args.get("agency", ""),
+        start=day("from"),
+        end=day("to", end=True),
+        page=page(),
+    )
+    with rt.Session() as db_session:
+        rows, more = list_cases(db_session=db_session, filters=filters)
+    agencies = sorted({s.agency for s in rt.catalog.services})
+    return render_template(
+        "cases.html",
+        rows=rows,
+        more=more,
+        filters=filters,
+        services=rt.catalog.services,
+        agencies=agencies,
+    )
+
+
+@bp.get("/cases/<number>")
+@login_required()
+def case(number: str) -> Any:
+    """One case."""
+    with runtime().Session() as db_session:
+        found = db_session.scalars(select(Case).where(Case.service_request_id == number)).first()
+        if found is None:
+            abort(404)
+        events = list(
+            db_session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == found.id).order_by(CaseEvent.id)
+            )
+        )
+        turns = (
+            list(
+                db_session.scalars(
+                    select(Turn)
+                    .where(Turn.conversation_id == found.conversation_id)
+                    .order_by(Turn.id)
+                )
+            )
+            if found.conversation_id
+            else []
+        )
+        texts = list(
+            db_session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.case_id == found.id)
+                .order_by(OutboundMessage.id)
+            )
+        )
+        duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
+    service = runtime().catalog.by_code.get(found.service_code)
+    return render_template(
+        "case.html",
+        case=found,
+        events=events,
+        turns=turns,
+        texts=texts,
+        service=service,
+        duplicate_of=duplicate_of,
+    )
+
+
+@bp.post("/cases/<number>/status")
+@login_required()
+def case_status(number: str) -> Any:
+    """Change the status (open/closed) with notes; the resident is texted."""
+    rt = runtime()
+    try:
+        with rt.Session() as db_session, db_session.begin():
+            found = db_session.scalars(
+                select(Case).where(Case.service_request_id == number)
+            ).first()
+            if found is None:
+                abort(404)
+            change_status(
+                db_session=db_session,
+                case=found,
+                status=request.form.get("status", ""),
+                notes=request.form.get("notes", ""),
+                actor=g.user,
+                city=rt.settings.city_name,
+            )
+    except CaseError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Case {number} updated; the resident will get a text.")
+    return redirect(url_for("console.case", number=number))

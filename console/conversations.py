@@ -1,0 +1,115 @@
+"""Conversations: filtered list with full-text search, transcripts, flagging misclassified turns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from cases.models import Case, Conversation, OutboundMessage, Turn, User
+from cases.review import ConversationFilters, flag_turn, list_conversations, turn_summaries
+from console.blueprint import bp, login_required, runtime
+from console.filters import day, flag, page
+
+
+def intents() -> list[str]:
+    """Every intent a turn can be labelled with."""
+    rt = runtime()
+    extra = [
+        "greet",
+        "goodbye",
+        "affirm",
+        "deny",
+        "thank_you",
+        "check_status",
+        "request_human",
+        "emergency",
+        "help",
+        "out_of_scope",
+    ]
+    return sorted({*rt.catalog.by_intent, *rt.kb.by_intent, *extra})
+
+
+@bp.get("/conversations")
+@login_required()
+def conversations() -> Any:
+    """The conversation list."""
+    filters = ConversationFilters(
+        channel=request.args.get("channel", ""),
+        start=day("from"),
+        end=day("to", end=True),
+        intent=request.args.get("intent", ""),
+        handed_off=flag("handed_off"),
+        low_confidence=flag("low_confidence"),
+        has_case=flag("has_case"),
+        search=request.args.get("q", "").strip()[:200],
+        page=page(),
+    )
+    with runtime().Session() as db_session:
+        rows, more = list_conversations(db_session=db_session, filters=filters)
+        summaries = turn_summaries(db_session=db_session, ids=[c.id for c in rows])
+    return render_template(
+        "conversations.html",
+        rows=rows,
+        more=more,
+        summaries=summaries,
+        filters=filters,
+        intents=intents(),
+    )
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@login_required()
+def conversation(conversation_id: int) -> Any:
+    """One transcript: each turn with intent, confidence, ASR confidence and the bot's reply."""
+    with runtime().Session() as db_session:
+        conv = db_session.get(Conversation, conversation_id)
+        if conv is None:
+            abort(404)
+        turns = list(
+            db_session.scalars(
+                select(Turn).where(Turn.conversation_id == conv.id).order_by(Turn.id)
+            )
+        )
+        staff = list(
+            db_session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conv.id,
+                    OutboundMessage.reason == "staff_reply",
+                )
+                .order_by(OutboundMessage.id)
+            )
+        )
+        cases = list(db_session.scalars(select(Case).where(Case.conversation_id == conv.id)))
+        taken_by = db_session.get(User, conv.handoff_taken_by) if conv.handoff_taken_by else None
+    timeline = sorted(
+        [("turn", t.received_at, t) for t in turns] + [("staff", m.created_at, m) for m in staff],
+        key=lambda x: x[1],
+    )
+    return render_template(
+        "conversation.html",
+        conv=conv,
+        timeline=timeline,
+        cases=cases,
+        intents=intents(),
+        taken_by=taken_by,
+    )
+
+
+@bp.post("/turns/<int:turn_id>/flag")
+@login_required()
+def flag_misclassified(turn_id: int) -> Any:
+    """Flag a turn as misclassified, with the intent it should have had."""
+    intent = request.form.get("intent", "")
+    if intent not in intents():
+        abort(400, "pick an intent from the list")
+    with runtime().Session() as db_session, db_session.begin():
+        turn = db_session.get(Turn, turn_id)
+        if turn is None:
+            abort(404)
+        flag_turn(db_session=db_session, turn=turn, intent=intent, user=g.user)
+        conversation_id = turn.conversation_id
+    flash(f"Flagged: this message should be \u201c{intent}\u201d. Admins will review it.")
+    return redirect(url_for("console.conversation", conversation_id=conversation_id))

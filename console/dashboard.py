@@ -1,0 +1,38 @@
+"""The dashboard: the week at a glance, as server-rendered SVG charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+
+from cases.handoffs import queue
+from cases.stats import dashboard as compute
+from console import charts
+from console.blueprint import bp, login_required, runtime
+
+
+@bp.get("/")
+@login_required()
+def dashboard() -> Any:
+    """Cases per service per day, handoff rate, low-confidence share, median time to close."""
+    with runtime().Session() as db_session:
+        data = compute(db_session=db_session)
+        waiting = len(queue(db_session=db_session))
+    short = [d[5:] for d in data.days]
+    figures = [
+        charts.stacked_bars(
+            "Cases filed per day, by service", short, data.cases_by_service, y_label="cases"
+        ),
+        charts.line("Conversations handed to a person", short, data.handoff_rate, y_max=1.0),
+        charts.line(
+            "Messages the NLU was unsure about", short, data.low_confidence_share, y_max=1.0
+        ),
+        charts.hbars(
+            "Median time to close, by service",
+            list(data.hours_to_close),
+            list(data.hours_to_close.values()),
+            unit=" h",
+        ),
+    ]
+    return render_template("dashboard.html", data=data, figures=figures, waiting=waiting)

@@ -1,0 +1,256 @@
+"""The console's views and permissions over HTTP (Flask test client, real database)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from cases.models import AuditEntry, Case, Conversation, OutboundMessage, TrainingCandidate, Turn
+from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in, text
+from tests.fakes import FakeNLU
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings, nlu=FakeNLU())
+    app.config.update(TESTING=True)
+    add_staff(app.extensions["civicline"])
+    yield app
+    app.extensions["civicline"].db.dispose()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["civicline"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sam(app):
+    client = app.test_client()
+    assert sign_in(client, "sam").status_code == 302
+    return client
+
+
+@pytest.fixture
+def ada(app):
+    client = app.test_client()
+    assert sign_in(client, "ada").status_code == 302
+    return client
+
+
+def audit(runtime) -> list[str]:
+    with runtime.Session() as s:
+        return [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+PAGES = ["/console/", "/console/conversations", "/console/handoffs", "/console/cases"]
+ADMIN = ["/console/admin/users", "/console/admin/api-keys", "/console/admin/audit"]
+
+
+@pytest.mark.parametrize("path", PAGES + ADMIN)
+def test_anonymous_users_are_sent_to_sign_in(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 302 and "/console/login" in resp.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ADMIN)
+def test_supervisors_cannot_reach_admin_pages(sam, ada, path):
+    assert sam.get(path).status_code == 403
+    assert ada.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_for_supervisors(sam, path):
+    resp = sam.get(path)
+    assert resp.status_code == 200 and "Sam Supervisor" in resp.get_data(as_text=True)
+
+
+def test_wrong_password_and_rate_limit(client, runtime):
+    assert sign_in(client, "sam", "wrong password!").status_code == 401
+    for _ in range(4):
+        sign_in(client, "sam", "wrong password!")
+    resp = sign_in(client, "sam", PASSWORD)
+    assert resp.status_code == 429 and "too many" in resp.get_data(as_text=True)
+
+
+def test_session_cookie_is_httponly_and_samesite(client):
+    resp = sign_in(client, "sam")
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_forged_or_missing_csrf_is_rejected(sam, runtime):
+    text(runtime, "i want to talk to a person")
+    with runtime.Session() as s:
+        conv = s.scalars(select(Conversation)).one()
+    for token in ("", "forged-token"):
+        resp = sam.post(f"/console/handoffs/{conv.id}/take", data={"csrf_token": token})
+        assert resp.status_code == 400
+    with runtime.Session() as s:
+        assert s.get(Conversation, conv.id).handoff_status == "waiting"
+
+
+def test_login_redirects_only_to_local_pages(client):
+    token = csrf(client)
+    resp = client.post(
+        "/console/login",
+        data={
+            "username": "sam",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
+    )
+    assert resp.headers["Location"].endswith("/console/")
+
+
+def test_conversation_filters_and_search(sam, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100301")
+    text(runtime, "when is trash pickup", sender="+15550100302")
+    text(runtime, "asdf qwerty", sender="+15550100303")
+    page = sam.get("/console/conversations?q=trash").get_data(as_text=True)
+    assert "when is trash pickup" in page and "pothole at 5 elm st" not in page
+    page = sam.get("/console/conversations?intent=pothole").get_data(as_text=True)
+    assert "pothole at 5 elm st" in page and "when is trash pickup" not in page
+    page = sam.get("/console/conversations?channel=voice").get_data(as_text=True)
+    assert "No conversations match" in page
+    page = sam.get("/console/conversations?q=100%25").get_data(as_text=True)
+    assert "No conversations match" in page  # LIKE wildcards are escaped
+
+
+def test_phone_numbers_are_masked_for_supervisors_not_admins(sam, ada, runtime):
+    text(runtime, "hello", sender="+15550109876")
+    assert "+15550109876" not in sam.get("/console/conversations").get_data(as_text=True)
+    assert "9876" in sam.get("/console/conversations").get_data(as_text=True)
+    assert "+15550109876" in ada.get("/console/conversations").get_data(as_text=True)
+
+
+def test_transcript_shows_intent_confidence_and_reply(sam, runtime):
+    text(runtime, "pothole at 5 elm st")
+    with runtime.Session() as s:
+        conv = s.scalars(select(Conversation)).one()
+    page = sam.get(f"/console/conversations/{conv.id}").get_data(as_text=True)
+    assert "pothole at 5 elm st" in page and "pothole" in page and "0.93" in page
+    assert "Here&#39;s your report" in page or "Here's your report" in page
+
+
+def test_take_reply_and_close_a_handoff(sam, runtime):
+    text(runtime, "i want to talk to a person", sender="+15550100400")
+    with runtime.Session() as s:
+        conv = s.scalars(select(Conversation)).one()
+    queue = sam.get("/console/handoffs").get_data(as_text=True)
+    assert "requested" in queue and "min" in queue
+    path = f"/console/conversations/{conv.id}"
+    token = csrf(sam, path)
+    assert (
+        sam.post(f"/console/handoffs/{conv.id}/take", data={"csrf_token": token}).status_code == 302
+    )
+    resp = sam.post(
+        f"/console/handoffs/{conv.id}/reply",
+        data={"csrf_token": token, "text": "Hi, this is Sam from 311. How can I help?"},
+    )
+    assert resp.status_code == 302
+    with runtime.Session() as s:
+        [out] = s.scalars(select(OutboundMessage)).all()
+        assert (out.to, out.reason, out.conversation_id) == ("+15550100400", "staff_reply", conv.id)
+        assert s.get(Conversation, conv.id).handoff_status == "taken"
+    assert text(runtime, "my heat is out", sender="+15550100400").kind == "to_staff"
+    sam.post(f"/console/handoffs/{conv.id}/close", data={"csrf_token": token})
+    with runtime.Session() as s:
+        assert s.get(Conversation, conv.id).handoff_status == "closed"
+    assert audit(runtime)[-3:] == ["handoff.take", "handoff.reply", "handoff.close"]
+
+
+def test_closing_a_case_notifies_the_resident(sam, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100500")
+    number = text(runtime, "yes", sender="+15550100500").case_number
+    page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert "Pothole" in page and "5 Elm Street" in page and "filed" in page
+    token = csrf(sam, f"/console/cases/{number}")
+    resp = sam.post(
+        f"/console/cases/{number}/status",
+        data={"csrf_token": token, "status": "closed", "notes": "Filled today."},
+    )
+    assert resp.status_code == 302
+    with runtime.Session() as s:
+        case = s.scalars(select(Case)).one()
+        [out] = s.scalars(select(OutboundMessage)).all()
+    assert case.status == "closed" and case.status_notes == "Filled today."
+    assert out.to == "+15550100500" and number in out.body and "closed" in out.body
+    page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert "open → closed" in page and "Filled today." in page
+    assert "case.status" in audit(runtime)
+
+
+def test_case_list_filters(sam, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100601")
+    text(runtime, "yes", sender="+15550100601")
+    assert "5 Elm Street" in sam.get("/console/cases?service=PW-POTHOLE").get_data(as_text=True)
+    assert "No cases match" in sam.get("/console/cases?status=closed").get_data(as_text=True)
+    agency = "Police Department"
+    assert "No cases match" in sam.get(f"/console/cases?agency={agency}").get_data(as_text=True)
+
+
+def test_flagging_a_turn_makes_a_training_candidate(sam, runtime):
+    text(runtime, "my garbage wasnt picked up loud noise", sender="+15550100700")
+    with runtime.Session() as s:
+        turn = s.scalars(select(Turn)).one()
+    token = csrf(sam, f"/console/conversations/{turn.conversation_id}")
+    sam.post(
+        f"/console/turns/{turn.id}/flag", data={"csrf_token": token, "intent": "missed_collection"}
+    )
+    with runtime.Session() as s:
+        candidate = s.scalars(select(TrainingCandidate)).one()
+    assert (candidate.predicted_intent, candidate.suggested_intent) == (
+        "noise_complaint",
+        "missed_collection",
+    )
+    assert candidate.source == "flagged" and candidate.flagged_by == "sam"
+    bad = sam.post(
+        f"/console/turns/{turn.id}/flag", data={"csrf_token": token, "intent": "nonsense"}
+    )
+    assert bad.status_code == 400
+
+
+def test_dashboard_charts(sam, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100801")
+    text(runtime, "yes", sender="+15550100801")
+    text(runtime, "i want a person", sender="+15550100802")
+    page = sam.get("/console/").get_data(as_text=True)
+    assert page.count("<svg") == 4 and "Pothole" in page and "in the handoff queue" in page
+
+
+def test_admin_adds_users_and_api_keys(ada, sam, runtime):
+    token = csrf(ada, "/console/admin/users")
+    ada.post(
+        "/console/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "max",
+            "password": "long enough pw",
+            "role": "supervisor",
+        },
+    )
+    assert "max" in ada.get("/console/admin/users").get_data(as_text=True)
+    page = ada.post("/console/admin/api-keys", data={"csrf_token": token, "name": "crm"})
+    assert re.search(r'id="new-key">cl_', page.get_data(as_text=True))
+    assert "user.create" in audit(runtime) and "api_key.create" in audit(runtime)
+    assert "api_key.create" in ada.get("/console/admin/audit").get_data(as_text=True)
+
+
+def test_cli_creates_the_first_admin(settings):
+    app = create_app(settings, nlu=FakeNLU())
+    result = app.test_cli_runner().invoke(
+        args=["console", "create-user", "root", "--role", "admin", "--password", "a long password"]
+    )
+    assert result.exit_code == 0 and "created root (admin)" in result.output
+    client = app.test_client()
+    assert sign_in(client, "root", "a long password").status_code == 302
