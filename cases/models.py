@@ -98,6 +98,7 @@ class Conversation(Base):
         ),
         Index("ix_conversations_handoff", "handoff_status", "handoff_requested_at"),
         Index("uq_conversations_call_sid", "call_sid", unique=True),
+        Index("ix_conversations_last_activity", "last_activity_at"),
     )
 
 
