@@ -14,6 +14,19 @@ def _default_database_url() -> str:
     return f"sqlite:///{ROOT / 'var' / 'civicline.db'}"
 
 
+def _local_env_files() -> dict[str, str]:
+    """KEY=VALUE lines of var/dev-secrets.env and var/run.env (written by `make run`), if any."""
+    values: dict[str, str] = {}
+    for name in ("dev-secrets.env", "run.env"):
+        path = ROOT / "var" / name
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if "=" in line and not line.lstrip().startswith("#"):
+                    key, value = line.split("=", 1)
+                    values[key.strip()] = value.strip()
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of the app (webhooks, bot, store, NLU client)."""
@@ -38,11 +51,14 @@ class Settings:
     voice_language: str = "en-US"
     jurisdiction_id: str | None = None
     secret_key: str | None = None
+    model_dir: Path = ROOT / "var" / "models"
+    train_epochs: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Build settings from environment variables (CIVICLINE_*, TWILIO_*, DATABASE_URL)."""
-        env = os.environ if env is None else env
+        if env is None:  # the process environment, over what `make run` wrote for its CLI twins
+            env = {**_local_env_files(), **os.environ}
         base = cls()
         values: dict[str, object] = {
             "database_url": env.get("DATABASE_URL") or base.database_url,
@@ -69,6 +85,10 @@ class Settings:
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
+            "model_dir": Path(env.get("CIVICLINE_MODEL_DIR", str(base.model_dir))),
+            "train_epochs": int(env["CIVICLINE_TRAIN_EPOCHS"])
+            if env.get("CIVICLINE_TRAIN_EPOCHS")
+            else None,
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

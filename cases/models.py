@@ -279,3 +279,31 @@ class TrainingCandidate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModelVersion(Base):
+    """A trained NLU model: its data fingerprint, who trained it, its evaluation, if active."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    # queued | training | trained | failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent of epochs
+    epochs: Mapped[int | None]
+    model_path: Mapped[str | None] = mapped_column(String(1024))
+    log_path: Mapped[str | None] = mapped_column(String(1024))
+    train_seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    macro_f1: Mapped[float | None] = mapped_column(Float)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)  # per-intent P/R/F1, predictions
+    evaluated_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=False)
+    activated_at: Mapped[datetime | None]
+    activated_by: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_model_versions_status", "status"),)

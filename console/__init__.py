@@ -11,9 +11,18 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the console (pages, CLI) and its session cookie settings."""
-    from console import admin, auth, cases, conversations, dashboard, handoffs  # noqa: F401
+    from console import (  # noqa: F401  (importing registers the views)
+        admin,
+        auth,
+        cases,
+        conversations,
+        dashboard,
+        handoffs,
+        nlu_admin,
+    )
     from console.blueprint import bp
     from console.cli import console_cli
+    from console.nlu_cli import nlu_cli
 
     settings = app.extensions["civicline"].settings
     if settings.secret_key:
@@ -32,3 +41,4 @@ def init_app(app: Flask) -> None:
     )
     app.register_blueprint(bp)
     app.cli.add_command(console_cli)
+    app.cli.add_command(nlu_cli)

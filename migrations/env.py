@@ -28,6 +28,11 @@ def run_migrations_online() -> None:
     """Migrate over a live connection."""
     engine = make_engine(url)
     with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # SQLite's batch migrations copy tables; foreign keys must be off meanwhile (and
+            # PRAGMA foreign_keys is ignored inside a transaction, so set it on the raw
+            # connection before SQLAlchemy begins one). They are checked again at the end.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
@@ -35,6 +40,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if engine.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
     engine.dispose()
 
 

@@ -40,30 +40,48 @@ def clean_for_rasa(text: str) -> str:
 
 
 class RasaClient:
-    """Talks to `rasa run --enable-api` over HTTP."""
+    """Talks to one or more `rasa run --enable-api` servers over HTTP.
+
+    With several servers (a comma-separated CIVICLINE_RASA_URL) each parse tries them in
+    turn, giving each an equal share of the timeout, so a server that is busy loading a new
+    model (PUT /model blocks it for seconds) costs a short wait, never a failed message.
+    """
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 3.0):
-        self.url = url.rstrip("/")
+        self.urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+        self.url = self.urls[0]
         self.token = token
         self.timeout = timeout
         self._http = requests.Session()
+        self._next = 0
 
     def _params(self) -> dict[str, str]:
         return {"token": self.token} if self.token else {}
 
+    def _order(self) -> list[str]:
+        start = self._next % len(self.urls)
+        self._next += 1
+        return self.urls[start:] + self.urls[:start]
+
     def parse(self, text: str) -> Parse:
-        """Classify one message; raises NLUError when Rasa cannot answer in time."""
-        try:
-            resp = self._http.post(
-                f"{self.url}/model/parse",
-                json={"text": clean_for_rasa(text)},
-                params=self._params(),
-                timeout=self.timeout,
-            )
-            resp.raise_for_status()
-            body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise NLUError(f"rasa parse failed: {exc.__class__.__name__}: {exc}"[:250]) from exc
+        """Classify one message; raises NLUError when no server answers in time."""
+        share = self.timeout / len(self.urls)
+        errors = []
+        for url in self._order():
+            try:
+                resp = self._http.post(
+                    f"{url}/model/parse",
+                    json={"text": clean_for_rasa(text)},
+                    params=self._params(),
+                    timeout=(min(1.0, share), share),
+                )
+                resp.raise_for_status()
+                body = resp.json()
+                break
+            except (requests.RequestException, ValueError) as exc:
+                errors.append(f"{url}: {exc.__class__.__name__}")
+        else:
+            raise NLUError(f"rasa parse failed: {'; '.join(errors)}"[:250])
         intent = body.get("intent") or {}
         return Parse(
             intent=intent.get("name"),
@@ -72,11 +90,26 @@ class RasaClient:
             ranking=list(body.get("intent_ranking") or []),
         )
 
-    def status(self) -> dict[str, Any]:
-        """Rasa's /status document (which model is loaded); raises NLUError if unreachable."""
+    def status(self, url: str | None = None) -> dict[str, Any]:
+        """A server's /status document (which model is loaded); raises NLUError if unreachable."""
         try:
-            resp = self._http.get(f"{self.url}/status", params=self._params(), timeout=self.timeout)
+            resp = self._http.get(
+                f"{url or self.url}/status", params=self._params(), timeout=self.timeout
+            )
             resp.raise_for_status()
             return dict(resp.json())
         except (requests.RequestException, ValueError) as exc:
             raise NLUError(f"rasa status failed: {exc}"[:250]) from exc
+
+    def load_model(self, url: str, model_file: str, timeout: float = 180.0) -> None:
+        """Swap the model one server serves (PUT /model); it answers again when this returns."""
+        try:
+            resp = self._http.put(
+                f"{url}/model",
+                params=self._params(),
+                json={"model_file": model_file},
+                timeout=timeout,
+            )
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise NLUError(f"loading {model_file} into {url} failed: {exc}"[:300]) from exc

@@ -65,8 +65,19 @@ def fingerprint(config: Path, data: Iterable[Path], extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
-def run_rasa(args: list[str], *, log: Log | None = None, cwd: Path | None = None) -> str:
-    """Run `rasa ARGS`, streaming progress to log; returns the output, raises on failure."""
+def run_rasa(
+    args: list[str],
+    *,
+    log: Log | None = None,
+    cwd: Path | None = None,
+    log_file: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> str:
+    """Run `rasa ARGS`, streaming progress; returns the output, raises on failure.
+
+    log gets a line per 10% of epochs and errors; log_file gets every line; on_progress gets
+    the epoch percentage whenever it changes.
+    """
     cmd = [str(rasa_bin()), *args]
     proc = subprocess.Popen(
         cmd,
@@ -79,18 +90,36 @@ def run_rasa(args: list[str], *, log: Log | None = None, cwd: Path | None = None
     )
     lines: list[str] = []
     last_pct = -1
+    last_logged = -1
+    sink = log_file.open("a", encoding="utf-8") if log_file else None
     assert proc.stdout is not None
-    for raw in iter(proc.stdout.readline, ""):
-        for line in raw.replace("\r", "\n").splitlines():
-            lines.append(line)
-            match = EPOCH_RE.search(line)
-            if match and log:
-                pct = int(match.group(1))
-                if pct >= last_pct + 10:
-                    last_pct = pct
-                    log(f"  training: epoch {match.group(2)}/{match.group(3)} ({pct}%)")
-            elif log and ("error" in line.lower() or "Finished training" in line):
-                log("  " + line.strip()[:200])
+    try:
+        for raw in iter(proc.stdout.readline, ""):
+            for line in raw.replace("\r", "\n").splitlines():
+                if not line.strip():
+                    continue
+                match = EPOCH_RE.search(line)
+                if match:
+                    pct = int(match.group(1))
+                    if pct != last_pct:
+                        last_pct = pct
+                        if on_progress:
+                            on_progress(pct)
+                        if sink:
+                            sink.write(f"epoch {match.group(2)}/{match.group(3)} ({pct}%)\n")
+                    if log and pct >= last_logged + 10:
+                        last_logged = pct
+                        log(f"  training: epoch {match.group(2)}/{match.group(3)} ({pct}%)")
+                    continue
+                lines.append(line)
+                if sink:
+                    sink.write(line + "\n")
+                    sink.flush()
+                if log and ("error" in line.lower() or "Finished training" in line):
+                    log("  " + line.strip()[:200])
+    finally:
+        if sink:
+            sink.close()
     if proc.wait() != 0:
         tail = "\n".join(lines[-40:])
         raise RuntimeError(f"rasa {' '.join(args[:2])} failed (exit {proc.returncode}):\n{tail}")

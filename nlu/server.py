@@ -54,6 +54,12 @@ class RasaServer:
 
     def start(self, *, wait: float = 240.0) -> RasaServer:
         """Start the server and return once it has loaded the model and answered warm-up parses."""
+        self.spawn()
+        self.wait_ready(wait)
+        return self
+
+    def spawn(self) -> RasaServer:
+        """Start the process without waiting (start several, then wait_ready on each)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -77,7 +83,6 @@ class RasaServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready(wait)
         return self
 
     def wait_ready(self, wait: float) -> None:

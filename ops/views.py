@@ -23,11 +23,15 @@ def healthz():  # type: ignore[no-untyped-def]
         checks["database"] = f"error: {exc.__class__.__name__}: {str(exc)[:120]}"
     nlu = runtime.nlu
     if isinstance(nlu, RasaClient):
-        try:
-            model = nlu.status().get("model_file")
-            checks["rasa"] = f"ok ({model})" if model else "error: no model loaded"
-        except NLUError as exc:
-            checks["rasa"] = f"error: {exc}"
+        states = []
+        for url in nlu.urls:
+            try:
+                model = nlu.status(url).get("model_file")
+                states.append(f"ok ({model})" if model else f"error: {url} has no model loaded")
+            except NLUError as exc:
+                states.append(f"error: {exc}")
+        ready = [s for s in states if s.startswith("ok")]
+        checks["rasa"] = ready[0] if ready else "; ".join(states)
     else:
         checks["rasa"] = "ok (in-process stand-in)"
     ready = all(v.startswith("ok") for v in checks.values())

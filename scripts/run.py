@@ -6,9 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
+from nlu import versions
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
@@ -20,6 +23,26 @@ from settings import ROOT, Settings
 def step(message: str) -> None:
     """Print a progress line."""
     print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def served_model(settings: Settings, trained: Path) -> Path:
+    """The admin-activated version's model if there is one, else the model for data + config."""
+    sessions = make_session_factory(make_engine(settings.database_url))
+    with sessions() as db_session, db_session.begin():
+        current = versions.active(db_session=db_session)
+        if current is not None and current.model_path and Path(current.model_path).exists():
+            if Path(current.model_path) != trained:
+                print(
+                    f"    serving v{current.id}, activated by {current.activated_by}; "
+                    "newer training data is used from the next training in the console"
+                )
+            return Path(current.model_path)
+        versions.register_served(
+            db_session=db_session,
+            model_path=trained,
+            fp=trained.name.removeprefix("nlu-").removesuffix(".tar.gz"),
+        )
+    return trained
 
 
 def main() -> int:
@@ -35,13 +58,38 @@ def main() -> int:
     step("NLU model: checking data/nlu.yml + config.yml against the cache")
     model = ensure_model(log=lambda s: print(s, flush=True))
 
-    rasa_port = urlsplit(settings.rasa_url).port or 5005
-    step(f"Rasa server: starting on {settings.rasa_url} (takes ~30 s; log in var/rasa-server.log)")
-    rasa = RasaServer(model, port=rasa_port, token=settings.rasa_token)
+    if not os.environ.get("CIVICLINE_RASA_URL"):
+        replicas = int(os.environ.get("CIVICLINE_RASA_REPLICAS", "2"))
+        os.environ["CIVICLINE_RASA_URL"] = ",".join(
+            f"http://127.0.0.1:{5005 + i}" for i in range(replicas)
+        )
+        settings = Settings.from_env()
+    (ROOT / "var" / "run.env").write_text(
+        "# Written by make run so that flask CLI commands reach the same Rasa servers.\n"
+        f"CIVICLINE_RASA_URL={settings.rasa_url}\n"
+    )
+    serve = served_model(settings, model)
+    urls = [u for u in settings.rasa_url.split(",") if u]
+    step(
+        f"Rasa: starting {len(urls)} server(s) on {', '.join(urls)} with {serve.name} "
+        "(~30 s; log in var/rasa-*.log)"
+    )
+    servers = [
+        RasaServer(
+            serve,
+            port=urlsplit(u).port or 5005,
+            token=settings.rasa_token,
+            log_path=ROOT / "var" / f"rasa-{urlsplit(u).port}.log",
+        ).spawn()
+        for u in urls
+    ]
     try:
-        rasa.start()
+        for server in servers:
+            server.wait_ready(240)
     except (RuntimeError, TimeoutError) as exc:
-        print(f"error: the Rasa server did not start: {exc}", file=sys.stderr)
+        for server in servers:
+            server.stop()
+        print(f"error: a Rasa server did not start: {exc}", file=sys.stderr)
         return 1
 
     step(f"gunicorn: starting the app on port {settings.port}")
@@ -53,7 +101,8 @@ def main() -> int:
     health = f"http://127.0.0.1:{settings.port}/healthz"
     if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
         worker.terminate()
-        rasa.stop()
+        for server in servers:
+            server.stop()
         print("error: the app did not become healthy (is the port in use?)", file=sys.stderr)
         return 1
 
@@ -100,7 +149,8 @@ Press Ctrl-C to stop.
     finally:
         worker.terminate()
         stop(web)
-        rasa.stop()
+        for server in servers:
+            server.stop()
     return 0
 
 

@@ -1,0 +1,247 @@
+"""Admin NLU pages: intents and their examples, training candidates, model versions."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from sqlalchemy import func, select
+
+from cases.audit import record
+from cases.models import ModelVersion, TrainingCandidate, Turn, utcnow
+from console.blueprint import bp, login_required, runtime
+from console.conversations import intents as all_intents
+from nlu import curation, versions
+from nlu.training_data import TrainingData, TrainingDataError
+
+
+def training_data() -> TrainingData:
+    """The training file this app edits (CIVICLINE_DATA_DIR/nlu.yml)."""
+    return TrainingData(runtime().settings.data_dir / "nlu.yml")
+
+
+@bp.get("/admin/intents")
+@login_required("admin")
+def admin_intents() -> Any:
+    """Every intent: examples, recent volume, F1 of the active model."""
+    examples = training_data().examples()
+    since = utcnow() - timedelta(days=7)
+    with runtime().Session() as db_session:
+        volume = Counter(
+            dict(
+                db_session.execute(
+                    select(Turn.intent, func.count())
+                    .where(Turn.received_at >= since)
+                    .group_by(Turn.intent)
+                ).all()
+            )
+        )
+        current = versions.active(db_session=db_session)
+    scores = (current.report or {}).get("per_intent", {}) if current else {}
+    return render_template(
+        "admin_intents.html", examples=examples, volume=volume, scores=scores, current=current
+    )
+
+
+@bp.route("/admin/intents/<intent>", methods=["GET", "POST"])
+@login_required("admin")
+def admin_intent(intent: str) -> Any:
+    """One intent's examples: add, edit, delete (validated before the file changes)."""
+    data = training_data()
+    if intent not in data.examples():
+        abort(404)
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        text, old = request.form.get("text", ""), request.form.get("old", "")
+        try:
+            if action == "add":
+                data.add(intent, text)
+            elif action == "edit":
+                data.edit(intent, old, text)
+            elif action == "delete":
+                data.delete(intent, old)
+            else:
+                abort(400)
+        except TrainingDataError as exc:
+            flash(f"Not saved: {exc}", "error")
+            return render_template(
+                "admin_intent.html", intent=intent, examples=data.examples()[intent], draft=text
+            ), 400
+        with runtime().Session() as db_session, db_session.begin():
+            record(
+                db_session=db_session,
+                actor=g.user,
+                action=f"nlu.example.{action}",
+                target_type="intent",
+                target_id=intent,
+                detail={"text": text, "old": old},
+            )
+        flash(f"Saved; data/nlu.yml passed rasa data validate ({action}).")
+        return redirect(url_for("console.admin_intent", intent=intent))
+    return render_template(
+        "admin_intent.html", intent=intent, examples=data.examples()[intent], draft=""
+    )
+
+
+@bp.route("/admin/candidates", methods=["GET", "POST"])
+@login_required("admin")
+def admin_candidates() -> Any:
+    """Flagged and low-confidence turns: accept (maybe relabelled) or discard."""
+    rt = runtime()
+    if request.method == "POST":
+        cid = request.form.get("id", type=int)
+        intent = request.form.get("intent", "")
+        with rt.Session() as db_session:
+            candidate = db_session.get(TrainingCandidate, cid)
+            if candidate is None or candidate.status != "pending":
+                abort(404)
+        try:
+            if request.form.get("action") == "discard":
+                with rt.Session() as db_session, db_session.begin():
+                    curation.discard(
+                        db_session=db_session,
+                        candidate=db_session.get(TrainingCandidate, cid),
+                        user=g.user,
+                    )
+                flash("Discarded.")
+            else:
+                if intent not in all_intents():
+                    abort(400, "pick an intent")
+                curation.add_to_data(candidate, intent, training_data())
+                with rt.Session() as db_session, db_session.begin():
+                    curation.mark_accepted(
+                        db_session=db_session,
+                        intent=intent,
+                        user=g.user,
+                        candidate=db_session.get(TrainingCandidate, cid),
+                    )
+                flash(f"Added to {intent}; it is used from the next training.")
+        except TrainingDataError as exc:
+            flash(f"Not added: {exc}", "error")
+        return redirect(url_for("console.admin_candidates"))
+    with rt.Session() as db_session, db_session.begin():
+        curation.sync_low_confidence(db_session=db_session)
+        rows = curation.pending(db_session=db_session)
+    dupes = curation.duplicates(rows, training_data())
+    return render_template("admin_candidates.html", rows=rows, dupes=dupes, intents=all_intents())
+
+
+@bp.route("/admin/models", methods=["GET", "POST"])
+@login_required("admin")
+def admin_models() -> Any:
+    """Model versions; start a training (one at a time)."""
+    rt = runtime()
+    if request.method == "POST":
+        try:
+            with rt.Session() as db_session, db_session.begin():
+                version = versions.start_training(
+                    db_session=db_session, user=g.user, epochs=rt.settings.train_epochs
+                )
+                version_id = version.id
+        except versions.VersionError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("console.admin_models")), 303
+        env = dict(
+            os.environ,
+            DATABASE_URL=rt.settings.database_url,
+            CIVICLINE_DATA_DIR=str(rt.settings.data_dir),
+            CIVICLINE_MODEL_DIR=str(rt.settings.model_dir),
+        )
+        versions.launch(version_id, env)
+        flash(f"Training version {version_id} started.")
+        return redirect(url_for("console.admin_model", version_id=version_id))
+    with rt.Session() as db_session:
+        rows = list(db_session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+        busy = versions.running(db_session=db_session)
+    return render_template("admin_models.html", rows=rows, busy=busy)
+
+
+def _log_tail(version: ModelVersion, lines: int = 40) -> str:
+    if not version.log_path or not Path(version.log_path).exists():
+        return ""
+    return "\n".join(Path(version.log_path).read_text(errors="replace").splitlines()[-lines:])
+
+
+@bp.get("/admin/models/<int:version_id>/progress")
+@login_required("admin")
+def admin_model_progress(version_id: int) -> Any:
+    """Live progress for the page: status, epoch percentage, the log's last lines."""
+    with runtime().Session() as db_session:
+        version = db_session.get(ModelVersion, version_id)
+        if version is None:
+            abort(404)
+    return jsonify(
+        status=version.status,
+        progress=version.progress,
+        log=_log_tail(version),
+        macro_f1=version.macro_f1,
+        error=version.error,
+    )
+
+
+@bp.get("/admin/models/<int:version_id>")
+@login_required("admin")
+def admin_model(version_id: int) -> Any:
+    """One version: progress or its evaluation next to the active version's."""
+    with runtime().Session() as db_session:
+        version = db_session.get(ModelVersion, version_id)
+        if version is None:
+            abort(404)
+        current = versions.active(db_session=db_session)
+    mine = (version.report or {}).get("per_intent", {})
+    theirs = (current.report or {}).get("per_intent", {}) if current else {}
+    before = (current.report or {}).get("predictions", {}) if current else {}
+    after = (version.report or {}).get("predictions", {})
+    changed = [
+        (text, before[text], after[text])
+        for text in sorted(after)
+        if text in before and before[text] != after[text]
+    ]
+    return render_template(
+        "admin_model.html",
+        version=version,
+        current=current,
+        mine=mine,
+        theirs=theirs,
+        changed=changed,
+        log=_log_tail(version),
+    )
+
+
+@bp.get("/admin/models/<int:version_id>/confusion.png")
+@login_required("admin")
+def admin_model_confusion(version_id: int) -> Any:
+    """The confusion matrix image `rasa test nlu` drew for this version."""
+    with runtime().Session() as db_session:
+        version = db_session.get(ModelVersion, version_id)
+    path = Path((version.report or {}).get("confusion_matrix", "")) if version else None
+    if not path or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="image/png")
+
+
+@bp.post("/admin/models/<int:version_id>/activate")
+@login_required("admin")
+def admin_model_activate(version_id: int) -> Any:
+    """Load a version into the running Rasa servers (rolling, no restart)."""
+    rt = runtime()
+    rollback = request.form.get("rollback") == "1"
+    try:
+        seconds = versions.activate(
+            sessions=rt.Session,
+            version_id=version_id,
+            user=g.user,
+            client=rt.nlu,
+            reason=request.form.get("reason", ""),
+            rollback=rollback,
+        )
+    except versions.VersionError as exc:
+        flash(str(exc), "error")
+    else:
+        verb = "Rolled back to" if rollback else "Activated"
+        flash(f"{verb} version {version_id} on every Rasa server in {seconds:.1f} s.")
+    return redirect(url_for("console.admin_model", version_id=version_id))

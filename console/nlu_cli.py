@@ -1,0 +1,110 @@
+"""`flask --app app nlu train|evaluate|activate|rollback|list`: the admin actions, scripted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from cases.models import ModelVersion
+from nlu import versions
+
+
+@click.group("nlu")
+def nlu_cli() -> None:
+    """Train, evaluate, activate and roll back NLU model versions."""
+
+
+def _rt():  # type: ignore[no-untyped-def]
+    return current_app.extensions["civicline"]
+
+
+@nlu_cli.command("train")
+@click.option("--epochs", type=int, default=None, help="Override DIET's epochs (tests, trials).")
+@with_appcontext
+def train(epochs: int | None) -> None:
+    """Train and evaluate a new version from the training data (in the foreground)."""
+    rt = _rt()
+    try:
+        with rt.Session() as db_session, db_session.begin():
+            version_id = versions.start_training(
+                db_session=db_session, user=None, epochs=epochs or rt.settings.train_epochs
+            ).id
+    except versions.VersionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"training version {version_id} (log: {rt.settings.model_dir}/v{version_id}/train.log)"
+    )
+    try:
+        versions.train(
+            sessions=rt.Session,
+            version_id=version_id,
+            data=rt.settings.data_dir / "nlu.yml",
+            model_dir=rt.settings.model_dir,
+        )
+    except Exception as exc:
+        raise click.ClickException(f"training failed: {exc}") from exc
+    with rt.Session() as db_session:
+        v = db_session.get(ModelVersion, version_id)
+        click.echo(f"v{v.id}: trained in {v.train_seconds} s, held-out macro-F1 {v.macro_f1:.4f}")
+
+
+@nlu_cli.command("evaluate")
+@click.argument("version_id", type=int)
+@with_appcontext
+def evaluate(version_id: int) -> None:
+    """Score a version on the held-out file again."""
+    rt = _rt()
+    with rt.Session() as db_session, db_session.begin():
+        v = db_session.get(ModelVersion, version_id)
+        if v is None or not v.model_path:
+            raise click.ClickException(f"version {version_id} has no model")
+        report = versions.evaluate(Path(v.model_path), Path(v.model_path).parent / "eval")
+        v.report, v.macro_f1 = report, report["macro_f1"]
+    click.echo(f"v{version_id}: held-out macro-F1 {report['macro_f1']:.4f}")
+
+
+def _activate(version_id: int, reason: str, rollback: bool) -> None:
+    rt = _rt()
+    try:
+        seconds = versions.activate(
+            sessions=rt.Session,
+            version_id=version_id,
+            user=None,
+            client=rt.nlu,
+            reason=reason,
+            rollback=rollback,
+        )
+    except versions.VersionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"v{version_id} is active on {len(rt.nlu.urls)} Rasa server(s) ({seconds:.1f} s)")
+
+
+@nlu_cli.command("activate")
+@click.argument("version_id", type=int)
+@click.option("--reason", default="", help="Needed when the version scores below the active one.")
+@with_appcontext
+def activate(version_id: int, reason: str) -> None:
+    """Load a version into the running Rasa servers."""
+    _activate(version_id, reason, rollback=False)
+
+
+@nlu_cli.command("rollback")
+@click.argument("version_id", type=int)
+@with_appcontext
+def rollback(version_id: int) -> None:
+    """Go back to an earlier version."""
+    _activate(version_id, "", rollback=True)
+
+
+@nlu_cli.command("list")
+@with_appcontext
+def list_versions() -> None:
+    """Every version with its score."""
+    with _rt().Session() as db_session:
+        for v in db_session.scalars(select(ModelVersion).order_by(ModelVersion.id)):
+            f1 = f"{v.macro_f1:.4f}" if v.macro_f1 is not None else "-"
+            click.echo(f"v{v.id}\t{v.status}\t{f1}\t{'active' if v.active else ''}\t{v.created_by}")

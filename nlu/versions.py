@@ -1,0 +1,292 @@
+"""Model versions: train in the background, evaluate on held-out data, activate, roll back.
+
+Service functions take the session as a keyword and know nothing of Flask; the console and the
+`flask nlu` commands call the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.audit import record
+from cases.models import ModelVersion, User, utcnow
+from nlu.client import RasaClient
+from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, run_rasa
+
+STALE = timedelta(minutes=30)  # a training that has not finished by then is considered dead
+
+
+class VersionError(ValueError):
+    """A model action that cannot be done (busy, not trained, worse than active...)."""
+
+
+def running(*, db_session: Session, now: datetime | None = None) -> ModelVersion | None:
+    """The training in progress, if any (stale ones are marked failed)."""
+    now = now or utcnow()
+    busy = db_session.scalars(
+        select(ModelVersion).where(ModelVersion.status.in_(("queued", "training")))
+    ).first()
+    if busy is not None and now - busy.created_at > STALE:
+        busy.status, busy.error = "failed", "training did not finish in 30 minutes"
+        return None
+    return busy
+
+
+def start_training(
+    *, db_session: Session, user: User | None, epochs: int | None, now: datetime | None = None
+) -> ModelVersion:
+    """Queue a training (one at a time); the caller then launches `launch(version.id)`."""
+    busy = running(db_session=db_session, now=now)
+    if busy is not None:
+        raise VersionError(
+            f"version {busy.id} is training now ({busy.progress}%); one training at a time"
+        )
+    version = ModelVersion(
+        created_by=user.username if user else "cli",
+        status="queued",
+        epochs=epochs,
+        created_at=now or utcnow(),
+    )
+    db_session.add(version)
+    db_session.flush()
+    record(
+        db_session=db_session,
+        actor=user,
+        action="nlu.train",
+        target_type="model_version",
+        target_id=version.id,
+        detail={"epochs": epochs},
+    )
+    return version
+
+
+def launch(version_id: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `python -m nlu.jobs train ID` detached from the web worker."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "nlu.jobs", "train", str(version_id)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _config_with_epochs(target: Path, epochs: int | None) -> Path:
+    """config.yml, with DIET's epoch count overridden when asked (same pipeline otherwise)."""
+    yaml = YAML()
+    config = yaml.load(CONFIG.read_text())
+    if epochs:
+        for component in config["pipeline"]:
+            if "epochs" in component:
+                component["epochs"] = epochs
+    with target.open("w") as fh:
+        yaml.dump(config, fh)
+    return target
+
+
+def train(
+    *, sessions: sessionmaker[Session], version_id: int, data: Path, model_dir: Path
+) -> ModelVersion:
+    """Train and evaluate one version (run inside the background job)."""
+    folder = model_dir / f"v{version_id}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    log_path = folder / "train.log"
+    with sessions() as s, s.begin():
+        version = s.get(ModelVersion, version_id)
+        assert version is not None
+        epochs = version.epochs
+        version.status, version.log_path, version.progress = "training", str(log_path), 0
+    snapshot = folder / "nlu.yml"
+    shutil.copy(data, snapshot)  # the exact data this version learned from
+    config = _config_with_epochs(folder / "config.yml", epochs)
+    started = time.monotonic()
+    last = [-1]
+
+    def progress(pct: int) -> None:
+        if pct >= last[0] + 5 or pct == 100:
+            last[0] = pct
+            with sessions() as s, s.begin():
+                s.get(ModelVersion, version_id).progress = pct  # type: ignore[union-attr]
+
+    try:
+        run_rasa(
+            [
+                "train",
+                "nlu",
+                "--config",
+                str(config),
+                "--nlu",
+                str(snapshot),
+                "--out",
+                str(folder),
+                "--fixed-model-name",
+                "model",
+            ],
+            cwd=folder,
+            log_file=log_path,
+            on_progress=progress,
+        )
+        seconds = round(time.monotonic() - started, 1)
+        with log_path.open("a") as fh:
+            fh.write(f"trained in {seconds} s; evaluating on {HELD_OUT.name}\n")
+        report = evaluate(folder / "model.tar.gz", folder / "eval")
+    except Exception as exc:  # the job records any failure for the page, then ends
+        with sessions() as s, s.begin():
+            version = s.get(ModelVersion, version_id)
+            version.status, version.error = "failed", str(exc)[-2000:]  # type: ignore[union-attr]
+            version.finished_at = utcnow()  # type: ignore[union-attr]
+        raise
+    with sessions() as s, s.begin():
+        version = s.get(ModelVersion, version_id)
+        assert version is not None
+        version.status, version.progress = "trained", 100
+        version.model_path = str(folder / "model.tar.gz")
+        version.fingerprint = fingerprint(config, [snapshot])
+        version.train_seconds = seconds
+        version.report = report
+        version.macro_f1 = report["macro_f1"]
+        version.evaluated_at = version.finished_at = utcnow()
+    with log_path.open("a") as fh:
+        fh.write(f"held-out macro-F1 {report['macro_f1']:.4f}; done\n")
+    return version
+
+
+def evaluate(model: Path, out: Path, heldout: Path = HELD_OUT) -> dict[str, Any]:
+    """`rasa test nlu` on the held-out file: per-intent scores and every prediction."""
+    run_rasa(
+        [
+            "test",
+            "nlu",
+            "--model",
+            str(model),
+            "--nlu",
+            str(heldout),
+            "--out",
+            str(out),
+            "--successes",
+        ],
+        cwd=out.parent,
+    )
+    intents = json.loads((out / "intent_report.json").read_text())
+    predictions: dict[str, str] = {}
+    for name in ("intent_errors.json", "intent_successes.json"):
+        path = out / name
+        if path.exists():
+            for row in json.loads(path.read_text()):
+                predictions[row["text"]] = (row.get("intent_prediction") or {}).get("name", "")
+    per_intent = {
+        k: {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
+        for k, v in intents.items()
+        if isinstance(v, dict)
+        and "support" in v
+        and k not in ("macro avg", "weighted avg", "micro avg")
+    }
+    return {
+        "macro_f1": round(float(intents["macro avg"]["f1-score"]), 4),
+        "accuracy": intents.get("accuracy"),
+        "per_intent": per_intent,
+        "predictions": predictions,
+        "confusion_matrix": str(out / "intent_confusion_matrix.png"),
+    }
+
+
+def active(*, db_session: Session) -> ModelVersion | None:
+    """The version the Rasa servers serve."""
+    return db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
+
+
+def activate(
+    *,
+    sessions: sessionmaker[Session],
+    version_id: int,
+    user: User | None,
+    client: RasaClient,
+    reason: str = "",
+    rollback: bool = False,
+) -> float:
+    """Load the version into every Rasa server, one at a time; returns the seconds it took.
+
+    Refuses a version whose held-out macro-F1 is below the active one's unless a reason is
+    given (recorded in the audit log). A rollback to an earlier version needs no reason. No
+    database transaction is held while the servers load (seconds), so webhooks never wait.
+    """
+    with sessions() as db_session:
+        version = db_session.get(ModelVersion, version_id)
+        current = active(db_session=db_session)
+    if version is None:
+        raise VersionError(f"no version {version_id}")
+    if (
+        version.status != "trained"
+        or not version.model_path
+        or not Path(version.model_path).exists()
+    ):
+        raise VersionError(f"version {version.id} has no trained model to load")
+    if current is not None and current.id == version.id:
+        raise VersionError(f"version {version.id} is already active")
+    worse = (
+        current is not None
+        and current.macro_f1 is not None
+        and version.macro_f1 is not None
+        and version.macro_f1 < current.macro_f1
+    )
+    if worse and not rollback and not reason.strip():
+        raise VersionError(
+            f"version {version.id} scores {version.macro_f1:.3f} on the held-out set, below the "
+            f"active version {current.id} ({current.macro_f1:.3f}); give a reason to override"
+        )
+    started = time.monotonic()
+    for url in client.urls:  # rolling: the other servers keep answering meanwhile
+        client.load_model(url, version.model_path)
+    seconds = round(time.monotonic() - started, 2)
+    with sessions() as db_session, db_session.begin():
+        for other in db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
+            other.active = False
+        chosen = db_session.get(ModelVersion, version_id)
+        assert chosen is not None
+        chosen.active, chosen.activated_at = True, utcnow()
+        chosen.activated_by = user.username if user else "cli"
+        record(
+            db_session=db_session,
+            actor=user,
+            action="nlu.rollback" if rollback else "nlu.activate",
+            target_type="model_version",
+            target_id=version_id,
+            detail={
+                "previous": current.id if current else None,
+                "override_reason": reason.strip(),
+                "macro_f1": version.macro_f1,
+                "seconds": seconds,
+            },
+        )
+    return seconds
+
+
+def register_served(*, db_session: Session, model_path: Path, fp: str) -> ModelVersion:
+    """Record the model `make run` serves when no version exists yet (so rollback has a base)."""
+    version = ModelVersion(
+        created_by="make run",
+        status="trained",
+        progress=100,
+        model_path=str(model_path),
+        fingerprint=fp,
+        active=True,
+        activated_at=utcnow(),
+        activated_by="make run",
+        finished_at=utcnow(),
+    )
+    db_session.add(version)
+    db_session.flush()
+    return version

@@ -1,0 +1,233 @@
+"""Admin retraining through the real Rasa servers and database: edit, train, evaluate, activate.
+
+Two Rasa servers (as `make run` starts them) serve the app, so activation can swap them one at a
+time while webhooks keep flowing. Training uses DIET with 3 epochs (configuration only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from cases.models import AuditEntry, ModelVersion
+from nlu import versions
+from nlu.server import RasaServer
+from nlu.training_data import TrainingData
+from settings import ROOT
+from tests.conftest import PUBLIC_URL
+from tests.console_helpers import add_staff, csrf, sign_in
+from tests.integration.conftest import sign, sms_form
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def pair(rasa_model, tmp_path_factory):
+    """Two Rasa servers with the current model, sharing a token."""
+    logs = tmp_path_factory.mktemp("rasa-pair")
+    token = "pair-token"
+    servers = [
+        RasaServer(rasa_model, token=token, log_path=logs / f"{i}.log").spawn() for i in range(2)
+    ]
+    for server in servers:
+        server.wait_ready(240)
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def baseline(rasa_model, tmp_path_factory):
+    """The served model's held-out evaluation (what `make run` registers as version 1)."""
+    out = tmp_path_factory.mktemp("baseline") / "eval"
+    return versions.evaluate(rasa_model, out)
+
+
+@pytest.fixture
+def world(settings, pair, rasa_model, baseline, tmp_path):
+    """An app on a copy of data/, with its own model folder, served by the pair."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    app = create_app(
+        replace(
+            settings,
+            data_dir=data,
+            model_dir=tmp_path / "models",
+            train_epochs=EPOCHS,
+            rasa_url=",".join(s.url for s in pair),
+            rasa_token=pair[0].token,
+            nlu_timeout=3.0,
+            secret_key="retraining",
+        )
+    )
+    rt = app.extensions["civicline"]
+    add_staff(rt)
+    with rt.Session() as s, s.begin():
+        v1 = versions.register_served(db_session=s, model_path=rasa_model, fp="served")
+        v1.report, v1.macro_f1 = baseline, baseline["macro_f1"]
+    for server in pair:  # every test starts from the served model
+        rt.nlu.load_model(server.url, str(rasa_model))
+    admin = app.test_client()
+    assert sign_in(admin, "ada").status_code == 302
+    yield app, rt, admin, data / "nlu.yml"
+    rt.db.dispose()
+
+
+def model_ids(rt) -> set[str]:
+    return {rt.nlu.status(url)["model_id"] for url in rt.nlu.urls}
+
+
+def wait_trained(admin, version_id: int, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    seen = set()
+    while time.monotonic() < deadline:
+        state = admin.get(f"/console/admin/models/{version_id}/progress").get_json()
+        seen.add(state["progress"])
+        if state["status"] in ("trained", "failed"):
+            state["seen"] = seen
+            return state
+        time.sleep(1)
+    raise AssertionError("training did not finish")
+
+
+def test_invalid_edits_are_refused_and_nothing_is_lost(world):
+    _, _, admin, path = world
+    before = path.read_bytes()
+    token = csrf(admin, "/console/admin/intents/pothole")
+    for text in ("theres a huge pothole on elm st", "[broken markup", "/greet", "   "):
+        resp = admin.post(
+            "/console/admin/intents/pothole",
+            data={"csrf_token": token, "action": "add", "text": text},
+        )
+        assert resp.status_code == 400 and "Not saved" in resp.get_data(as_text=True)
+    assert path.read_bytes() == before
+
+
+def test_examples_are_added_edited_and_deleted_in_rasa_format(world):
+    _, _, admin, path = world
+    token = csrf(admin, "/console/admin/intents/rodents")
+    add = {"csrf_token": token, "action": "add", "text": "mice nesting in the bus shelter on 4th"}
+    assert admin.post("/console/admin/intents/rodents", data=add).status_code == 302
+    assert "mice nesting in the bus shelter on 4th" in TrainingData(path).examples()["rodents"]
+    admin.post(
+        "/console/admin/intents/rodents",
+        data={
+            "csrf_token": token,
+            "action": "edit",
+            "old": "mice nesting in the bus shelter on 4th",
+            "text": "mice nesting in the bus shelter on 5th",
+        },
+    )
+    assert "mice nesting in the bus shelter on 5th" in TrainingData(path).examples()["rodents"]
+    admin.post(
+        "/console/admin/intents/rodents",
+        data={
+            "csrf_token": token,
+            "action": "delete",
+            "old": "mice nesting in the bus shelter on 5th",
+        },
+    )
+    assert path.read_text() == (ROOT / "data" / "nlu.yml").read_text()  # round trip is exact
+    page = admin.get("/console/admin/intents").get_data(as_text=True)
+    assert "rodents" in page and "0.9" in page  # per-intent F1 of the active model
+
+
+def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
+    app, rt, admin, _ = world
+    served = model_ids(rt)
+    token = csrf(admin, "/console/admin/models")
+    started = admin.post("/console/admin/models", data={"csrf_token": token})
+    assert started.status_code == 302
+    second = admin.post("/console/admin/models", data={"csrf_token": token}, follow_redirects=True)
+    assert "one training at a time" in second.get_data(as_text=True)
+    with rt.Session() as s:
+        [v2] = s.scalars(select(ModelVersion).where(ModelVersion.id != 1)).all()
+    state = wait_trained(admin, v2.id)
+    assert state["status"] == "trained", state
+    assert len(state["seen"]) > 1 and "epoch" in state["log"]
+    page = admin.get(f"/console/admin/models/{v2.id}").get_data(as_text=True)
+    assert "confusion matrix" in page and "vs active v1" in page
+    assert admin.get(f"/console/admin/models/{v2.id}/confusion.png").mimetype == "image/png"
+
+    # 3 epochs score below the served model: refused without a reason
+    refused = admin.post(
+        f"/console/admin/models/{v2.id}/activate", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "give a reason to override" in refused.get_data(as_text=True)
+    assert model_ids(rt) == served
+
+    failures, replies, stop = [], [], threading.Event()
+
+    def resident(n: int) -> None:
+        client, i = app.test_client(), 0
+        while not stop.is_set():
+            i += 1
+            form = sms_form("when is trash pickup", f"+1555013{n:04d}", f"SMswap{n}x{i:024d}")
+            resp = client.post(
+                "/twilio/sms",
+                data=form,
+                headers={"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/sms", form)},
+            )
+            body = resp.get_data(as_text=True)
+            replies.append(body)
+            if resp.status_code != 200 or "trouble" in body:
+                failures.append((resp.status_code, body[:120]))
+
+    threads = [threading.Thread(target=resident, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    activated = admin.post(
+        f"/console/admin/models/{v2.id}/activate",
+        follow_redirects=True,
+        data={"csrf_token": token, "reason": "trial of the new data"},
+    )
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert "Activated version" in activated.get_data(as_text=True)
+    seconds = float(re.search(r"in ([\d.]+) s", activated.get_data(as_text=True)).group(1))
+    (ROOT / "reports").mkdir(exist_ok=True)
+    (ROOT / "reports" / "nlu-activation.json").write_text(
+        json.dumps(
+            {
+                "activation_seconds": seconds,
+                "webhooks_during_activation": len(replies),
+                "failures": len(failures),
+                "train_seconds_3_epochs": state.get("train_seconds"),
+            }
+        )
+    )
+    assert failures == [] and len(replies) > 10
+    assert model_ids(rt) != served and len(model_ids(rt)) == 1
+    with rt.Session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate")).one()
+        assert entry.detail["override_reason"] == "trial of the new data"
+        assert versions.active(db_session=s).id == v2.id
+
+    back = admin.post(
+        "/console/admin/models/1/activate",
+        follow_redirects=True,
+        data={"csrf_token": token, "rollback": "1"},
+    )
+    assert "Rolled back to version 1" in back.get_data(as_text=True)
+    assert model_ids(rt) == served
+
+
+def test_cli_twins(world):
+    app, _, _, _ = world
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["nlu", "list"])
+    assert listed.exit_code == 0 and "v1\ttrained" in listed.output
+    refused = runner.invoke(args=["nlu", "activate", "1"])
+    assert refused.exit_code != 0 and "already active" in refused.output
