@@ -20,6 +20,11 @@ TRAINING_DATA = ROOT / "data" / "nlu.yml"
 HELD_OUT = ROOT / "tests" / "test_nlu.yml"
 HELD_OUT_SPEECH = ROOT / "tests" / "test_nlu_speech.yml"
 EPOCH_RE = re.compile(r"Epochs:\s+(\d+)%.*?(\d+)/(\d+)")
+# Library chatter in Rasa's output that tells an admin nothing (kept out of training logs).
+NOISE_RE = re.compile(
+    r"Warning|warnings\.warn|declare_namespace|import pkg_resources|setuptools\.pypa\.io|"
+    r"Implementing implicit namespace|from jax import|SQLALCHEMY|sqlalche\.me|^\s*Base: "
+)
 
 Log = Callable[[str], None]
 
@@ -112,7 +117,7 @@ def run_rasa(
                         log(f"  training: epoch {match.group(2)}/{match.group(3)} ({pct}%)")
                     continue
                 lines.append(line)
-                if sink:
+                if sink and not NOISE_RE.search(line):
                     sink.write(line + "\n")
                     sink.flush()
                 if log and ("error" in line.lower() or "Finished training" in line):

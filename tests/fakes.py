@@ -24,6 +24,7 @@ class FakeNLU:
         (r"^(no|nope)\b", "deny", 0.9),
         (r"thank", "thank_you", 0.95),
         (r"what can you do|help me", "help", 0.9),
+        (r"^blorp", "nlu_fallback", 0.3),
     ]
 
     def __init__(self, down: bool = False):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -39,10 +40,14 @@ def standin():
 
 
 @pytest.fixture
-def live(settings, rasa_server, standin):
-    """The whole app on a loopback port (real HTTP), with staff accounts and an outbox worker."""
+def live(settings, rasa_server, standin, tmp_path):
+    """The whole app on a loopback port (real HTTP), with staff accounts and an outbox worker.
+
+    It edits and trains on a copy of data/ (3 DIET epochs), never the checkout's files.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    shutil.copytree(ROOT / "data", tmp_path / "data")
     app_settings = replace(
         settings,
         public_url=base,
@@ -51,6 +56,9 @@ def live(settings, rasa_server, standin):
         secret_key="e2e-secret",
         sms_from="+15550100311",
         twilio_api_url=standin.url,
+        data_dir=tmp_path / "data",
+        model_dir=tmp_path / "models",
+        train_epochs=3,
     )
     app = create_app(app_settings)
     add_staff(app.extensions["civicline"])

@@ -254,3 +254,50 @@ def test_cli_creates_the_first_admin(settings):
     assert result.exit_code == 0 and "created root (admin)" in result.output
     client = app.test_client()
     assert sign_in(client, "root", "a long password").status_code == 302
+
+
+def test_admin_curates_training_candidates(ada, sam, runtime, settings, tmp_path):
+    import shutil
+
+    from nlu.training_data import TrainingData
+    from settings import ROOT
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    object.__setattr__(runtime.settings, "data_dir", data)  # this app edits a copy
+    text(runtime, "rats in the alley behind the school", sender="+15550100901")  # fake: ooscope
+    text(runtime, "blorp zzz", sender="+15550100902")
+    text(runtime, "my garbage wasnt picked up loud noise", sender="+15550100903")
+    with runtime.Session() as s:
+        flagged = s.scalars(select(Turn).where(Turn.text.like("my garbage%"))).one()
+    token = csrf(sam, f"/console/conversations/{flagged.conversation_id}")
+    sam.post(
+        f"/console/turns/{flagged.id}/flag",
+        data={"csrf_token": token, "intent": "missed_collection"},
+    )
+    page = ada.get("/console/admin/candidates").get_data(as_text=True)
+    assert "my garbage wasnt picked up loud noise" in page and "flagged by sam" in page
+    with runtime.Session() as s:
+        rows = {c.text: c for c in s.scalars(select(TrainingCandidate))}
+    assert rows["my garbage wasnt picked up loud noise"].source == "flagged"
+    token = csrf(ada, "/console/admin/candidates")
+    ada.post(
+        "/console/admin/candidates",
+        data={
+            "csrf_token": token,
+            "id": rows["my garbage wasnt picked up loud noise"].id,
+            "action": "accept",
+            "intent": "missed_collection",
+        },
+    )
+    ada.post(
+        "/console/admin/candidates",
+        data={"csrf_token": token, "id": rows["blorp zzz"].id, "action": "discard"},
+    )
+    examples = TrainingData(data / "nlu.yml").examples()
+    assert "my garbage wasnt picked up loud noise" in examples["missed_collection"]
+    with runtime.Session() as s:
+        statuses = {c.text: c.status for c in s.scalars(select(TrainingCandidate))}
+    assert statuses["my garbage wasnt picked up loud noise"] == "accepted"
+    assert statuses["blorp zzz"] == "discarded"
+    assert sam.get("/console/admin/candidates").status_code == 403
