@@ -178,6 +178,7 @@ def admin_model_progress(version_id: int) -> Any:
         status=version.status,
         progress=version.progress,
         log=_log_tail(version),
+        train_seconds=version.train_seconds,
         macro_f1=version.macro_f1,
         error=version.error,
     )

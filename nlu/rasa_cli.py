@@ -23,7 +23,8 @@ EPOCH_RE = re.compile(r"Epochs:\s+(\d+)%.*?(\d+)/(\d+)")
 # Library chatter in Rasa's output that tells an admin nothing (kept out of training logs).
 NOISE_RE = re.compile(
     r"Warning|warnings\.warn|declare_namespace|import pkg_resources|setuptools\.pypa\.io|"
-    r"Implementing implicit namespace|from jax import|SQLALCHEMY|sqlalche\.me|^\s*Base: "
+    r"Implementing implicit namespace|from jax import|SQLALCHEMY|sqlalche\.me|^\s*Base: |"
+    r"More info at|^\s+\S"
 )
 
 Log = Callable[[str], None]
