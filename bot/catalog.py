@@ -10,6 +10,19 @@ from typing import Any
 import yaml
 
 DATATYPES = {"string", "number", "text", "singlevaluelist"}
+# Intents that steer the conversation (the catalogue and knowledge base name the others).
+CONVERSATION_INTENTS = (
+    "greet",
+    "goodbye",
+    "affirm",
+    "deny",
+    "thank_you",
+    "check_status",
+    "request_human",
+    "emergency",
+    "help",
+    "out_of_scope",
+)
 
 
 @dataclass(frozen=True)

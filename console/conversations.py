@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.catalog import CONVERSATION_INTENTS
 from cases.models import Case, Conversation, OutboundMessage, Turn, User
 from cases.review import ConversationFilters, flag_turn, list_conversations, turn_summaries
 from console.blueprint import bp, login_required, runtime
@@ -16,19 +17,7 @@ from console.filters import day, flag, page
 def intents() -> list[str]:
     """Every intent a turn can be labelled with."""
     rt = runtime()
-    extra = [
-        "greet",
-        "goodbye",
-        "affirm",
-        "deny",
-        "thank_you",
-        "check_status",
-        "request_human",
-        "emergency",
-        "help",
-        "out_of_scope",
-    ]
-    return sorted({*rt.catalog.by_intent, *rt.kb.by_intent, *extra})
+    return sorted({*rt.catalog.by_intent, *rt.kb.by_intent, *CONVERSATION_INTENTS})
 
 
 @bp.get("/conversations")

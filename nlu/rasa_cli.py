@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yml"
@@ -132,6 +133,36 @@ def run_rasa(
     return "\n".join(lines)
 
 
+def train_nlu(
+    config: Path,
+    data: Path,
+    out: Path,
+    name: str,
+    *,
+    extra_args: list[str] | None = None,
+    **run: Any,
+) -> Path:
+    """`rasa train nlu` into out/NAME.tar.gz (run in `out`, so Rasa's scratch files stay there)."""
+    run_rasa(
+        [
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(data),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            name,
+            *(extra_args or []),
+        ],
+        cwd=out,
+        **run,
+    )
+    return out / f"{name}.tar.gz"
+
+
 def ensure_model(
     config: Path = CONFIG,
     data: Path = TRAINING_DATA,
@@ -152,23 +183,7 @@ def ensure_model(
         log(f"Training the NLU model ({config.name} + {data.name} changed or first run)...")
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="civicline-train-") as tmp:
-            run_rasa(
-                [
-                    "train",
-                    "nlu",
-                    "--config",
-                    str(config),
-                    "--nlu",
-                    str(data),
-                    "--out",
-                    tmp,
-                    "--fixed-model-name",
-                    name,
-                    *(extra_args or []),
-                ],
-                log=log,
-                cwd=Path(tmp),
-            )
+            train_nlu(config, data, Path(tmp), name, log=log, extra_args=extra_args)
             shutil.move(str(Path(tmp) / f"{name}.tar.gz"), target)
         log(f"Trained {target.name} in {time.monotonic() - started:.0f}s.")
         return target

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
 from nlu.client import RasaClient
-from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, run_rasa
+from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, run_rasa, train_nlu
 
 STALE = timedelta(minutes=30)  # a training that has not finished by then is considered dead
 
@@ -122,23 +122,7 @@ def train(
                 s.get(ModelVersion, version_id).progress = pct  # type: ignore[union-attr]
 
     try:
-        run_rasa(
-            [
-                "train",
-                "nlu",
-                "--config",
-                str(config),
-                "--nlu",
-                str(snapshot),
-                "--out",
-                str(folder),
-                "--fixed-model-name",
-                "model",
-            ],
-            cwd=folder,
-            log_file=log_path,
-            on_progress=progress,
-        )
+        train_nlu(config, snapshot, folder, "model", log_file=log_path, on_progress=progress)
         seconds = round(time.monotonic() - started, 1)
         with log_path.open("a") as fh:
             fh.write(f"trained in {seconds} s; evaluating on {HELD_OUT.name}\n")

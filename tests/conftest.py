@@ -57,3 +57,13 @@ def rasa_server(rasa_model):
     server = RasaServer(rasa_model, log_path=ROOT / "reports" / "rasa-server-tests.log").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def standin():
+    """A local stand-in for Twilio's REST API that records the messages sent to it."""
+    from tests.twilio_standin import TwilioStandIn
+
+    server = TwilioStandIn()
+    yield server
+    server.close()

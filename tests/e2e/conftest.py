@@ -16,7 +16,6 @@ from app import create_app
 from nlu.server import free_port
 from settings import ROOT
 from tests.console_helpers import add_staff
-from tests.twilio_standin import TwilioStandIn
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "reports" / "screenshots"
@@ -30,13 +29,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture
-def standin():
-    server = TwilioStandIn()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -7,23 +7,12 @@ import json
 import pytest
 import yaml
 
-from bot.catalog import Catalog
+from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.knowledge import KnowledgeBase
 from nlu.evaluate import load_examples, rasa_test_nlu
 from nlu.rasa_cli import CONFIG, HELD_OUT, HELD_OUT_SPEECH, ROOT, TRAINING_DATA, run_rasa
 
-CONVERSATION = {
-    "greet",
-    "goodbye",
-    "affirm",
-    "deny",
-    "thank_you",
-    "check_status",
-    "request_human",
-    "emergency",
-    "help",
-    "out_of_scope",
-}
+CONVERSATION = set(CONVERSATION_INTENTS)
 REPORTS = ROOT / "reports"
 
 

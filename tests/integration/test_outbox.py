@@ -18,16 +18,8 @@ from cases.outbox import enqueue_sms
 from outbound.sender import TwilioSender
 from outbound.worker import deliver_due
 from settings import ROOT
-from tests.twilio_standin import TwilioStandIn
 
 SID = "AC" + "1" * 32
-
-
-@pytest.fixture
-def standin():
-    server = TwilioStandIn()
-    yield server
-    server.close()
 
 
 @pytest.fixture
