@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: help envs model db run chat test lint format bench compare clean browser
+.PHONY: help envs model db run chat test lint format bench compare clean system
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,11 +22,11 @@ run: envs  ## set up whatever is missing, start Rasa + gunicorn, print where to 
 chat: envs  ## talk to the running bot from the terminal, through the real signed webhook
 	@$(PY) -m scripts.chat $(ARGS)
 
-test: envs lint browser  ## the whole suite: real Rasa server, database, HTTP and browser
+test: envs lint system  ## the whole suite: real Rasa, SQLite and PostgreSQL, HTTP, a browser
 	@$(PY) -m pytest
 
-browser:  ## Debian's chromium for the browser tests (installed if missing)
-	@bash scripts/ensure-chromium.sh
+system:  ## chromium and the PostgreSQL server for the tests (apt-installed if missing)
+	@bash scripts/ensure-system-packages.sh
 
 lint: envs  ## ruff lint and format check
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -83,7 +83,7 @@ def live(settings, rasa_server, standin, tmp_path):
 def page():
     """A fresh headless Chromium page (Debian's chromium, no Playwright browser download)."""
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: run `make system` (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)

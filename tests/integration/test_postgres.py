@@ -1,0 +1,118 @@
+"""The same store on PostgreSQL (DATABASE_URL): migrations, a conversation, races, the API."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from app import create_app
+from bot.engine import Turn
+from cases.api_keys import create_api_key
+from cases.db import make_engine
+from cases.migrate import upgrade
+from cases.models import Base, Case, Conversation, utcnow
+from cases.models import Turn as TurnRow
+from cases.outbox import claim_due, enqueue_sms
+from tests.fakes import FakeNLU
+from tests.postgres_server import PostgresServer
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    upgrade(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(postgres, settings):
+    app = create_app(replace(settings, database_url=postgres.url), nlu=FakeNLU())
+    rt = app.extensions["civicline"]
+    with rt.Session() as s, s.begin():  # each test starts empty
+        for table in reversed(Base.metadata.sorted_tables):
+            s.execute(table.delete())
+    yield app
+    rt.db.dispose()
+
+
+def say(rt, text, sender="+15550100001", sid=None):
+    with rt.Session() as s:
+        return rt.bot.handle(
+            Turn("sms", sender, text, sid or f"SMpg{next(_ids):028d}"), db_session=s
+        )
+
+
+def test_migrations_match_the_models_on_postgres(postgres):
+    engine = make_engine(postgres.url)
+    assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_a_report_is_filed_and_a_retry_replays(app):
+    rt = app.extensions["civicline"]
+    say(rt, "pothole at 120 elm st")
+    first = say(rt, "yes", sid="SMpg-retry")
+    again = say(rt, "yes", sid="SMpg-retry")
+    assert first.kind == "filed" and again.replayed and again.text == first.text
+    with rt.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 1
+        case = s.scalars(select(Case)).one()
+    assert case.requested_datetime.tzinfo is not None and case.address == "120 Elm Street"
+
+
+def test_concurrent_first_messages_share_one_conversation(app):
+    rt = app.extensions["civicline"]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda i: say(rt, "hello", sender="+15550100077"), range(4)))
+    assert all(r.kind == "greeting" for r in replies)
+    with rt.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Conversation)) == 1
+        assert s.scalar(select(func.count()).select_from(TurnRow)) == 4
+
+
+def test_outbox_claims_skip_locked_rows(app):
+    rt = app.extensions["civicline"]
+    with rt.Session() as s, s.begin():
+        for i in range(3):
+            enqueue_sms(db_session=s, to=f"+1555010000{i}", body="x", reason="test")
+    with rt.Session() as one, one.begin(), rt.Session() as two, two.begin():
+        first = claim_due(db_session=one, now=utcnow(), limit=2)
+        second = claim_due(db_session=two, now=utcnow(), limit=2)
+    assert len(first) == 2 and len(second) == 1
+    assert not {m.id for m in first} & {m.id for m in second}
+
+
+def test_open311_and_console_search_on_postgres(app):
+    rt = app.extensions["civicline"]
+    with rt.Session() as s, s.begin():
+        key = create_api_key(db_session=s, name="pg")
+    client = app.test_client()
+    resp = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "PW-POTHOLE",
+            "address_string": "5 oak ave",
+            "description": "100% deep_hole",
+        },
+    )
+    assert resp.status_code == 201
+    found = client.get("/open311/v2/requests.json?service_code=PW-POTHOLE").get_json()
+    assert [r["address"] for r in found] == ["5 Oak Avenue"]
+    from cases.review import ConversationFilters, list_conversations
+
+    say(rt, "when is trash pickup 100% sure")
+    with rt.Session() as s:
+        rows, _ = list_conversations(db_session=s, filters=ConversationFilters(search="100%"))
+        none, _ = list_conversations(db_session=s, filters=ConversationFilters(search="1000"))
+    assert len(rows) == 1 and none == []
