@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -187,6 +188,8 @@ class OutboundMessage(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(32), default="")
+    # its last attempt's outcome is unknown (the worker stopped while sending)
+    in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 

@@ -56,6 +56,9 @@ def claim_due(*, db_session: Session, now: datetime, limit: int = 10) -> list[Ou
         query = query.with_for_update(skip_locked=True)
     claimed = list(db_session.scalars(query))
     for message in claimed:
+        # A message still "sending" from an earlier claim may have reached the provider before
+        # its worker died: the sender checks with the provider before sending it again.
+        message.in_doubt = message.status == "sending"
         message.status = "sending"
         message.attempts += 1
         message.next_attempt_at = now + LEASE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -27,6 +28,8 @@ class SmsSender(Protocol):
     """Something that sends one text message and returns the provider's message id."""
 
     def send(self, to: str, body: str) -> str: ...
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None: ...
 
 
 class TwilioSender:
@@ -52,6 +55,16 @@ class TwilioSender:
             raise SendError(f"twilio unreachable: {exc}", permanent=False) from exc
         return str(message.sid)
 
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """The SID of a message with this body already sent to `to` since `since`, if any."""
+        try:
+            sent = self.client.messages.list(
+                to=to, from_=self.from_, date_sent_after=since - timedelta(minutes=5), limit=50
+            )
+        except (TwilioException, OSError) as exc:
+            raise SendError(f"twilio unreachable: {exc}", permanent=False) from exc
+        return next((str(m.sid) for m in sent if m.body == body), None)
+
 
 class DryRunSender:
     """Development stand-in: logs the message instead of sending it."""
@@ -60,3 +73,7 @@ class DryRunSender:
         """Log and return a fake SID."""
         log.warning("DRY RUN text to %s: %s", to, body)
         return "DRYRUN" + secrets.token_hex(8)
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """Nothing is ever really sent in a dry run."""
+        return None

@@ -40,10 +40,12 @@ def deliver_due(
                 mark_failed(message, error="recipient opted out (STOP)", now=clock(), final=True)
                 continue
             to, body, attempt = message.to, message.body, message.attempts
+            in_doubt, created = message.in_doubt, message.created_at
         # Send outside any transaction, so a slow provider never holds the database lock.
         outcome: SendError | str
         try:
-            outcome = sender.send(to, body)
+            already = sender.find_sent(to, body, since=created) if in_doubt else None
+            outcome = already or sender.send(to, body)
         except SendError as exc:
             log.warning("outbox %s attempt %s failed: %s", message_id, attempt, exc)
             outcome = exc

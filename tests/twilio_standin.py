@@ -39,6 +39,30 @@ class TwilioStandIn:
                     },
                 )
 
+            def do_GET(self) -> None:
+                query = {k: v[0] for k, v in parse_qs(self.path.partition("?")[2]).items()}
+                found = [
+                    {
+                        "sid": f"SM{i:032x}",
+                        "to": r.get("To"),
+                        "from": r.get("From"),
+                        "body": r.get("Body"),
+                        "status": "sent",
+                    }
+                    for i, r in enumerate(standin.requests, 1)
+                    if r.get("To") == query.get("To", r.get("To"))
+                ]
+                self._json(
+                    200,
+                    {
+                        "messages": found,
+                        "next_page_uri": None,
+                        "page": 0,
+                        "page_size": 50,
+                        "uri": self.path,
+                    },
+                )
+
             def _json(self, status: int, payload: dict[str, object]) -> None:
                 body = json.dumps(payload).encode()
                 self.send_response(status)

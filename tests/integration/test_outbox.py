@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cases.conversations import set_opt_out
 from cases.db import make_engine, make_session_factory
 from cases.models import OutboundMessage, utcnow
-from cases.outbox import enqueue_sms
+from cases.outbox import claim_due, enqueue_sms
 from outbound.sender import TwilioSender
 from outbound.worker import deliver_due
 from settings import ROOT
@@ -116,3 +116,29 @@ def test_worker_process_drains_the_outbox(standin, sessions, database_url):
         assert proc.wait(10) == 0
     assert sorted(r["Body"] for r in standin.requests) == ["message 0", "message 1", "message 2"]
     assert all(message(sessions, i).status == "sent" for i in ids)
+
+
+def test_a_message_in_doubt_is_not_sent_twice(standin, sessions):
+    """The worker died after Twilio took the message but before recording it: no second send."""
+    mid = enqueue(sessions, to="+15550100055", body="Riverton 311: case 311-000055 is closed.")
+    now = [utcnow()]
+    clock = lambda: now[0]  # noqa: E731
+    with sessions() as s, s.begin():
+        [claimed] = claim_due(db_session=s, now=now[0])  # worker 1 claims ...
+    sender(standin).send(claimed.to, claimed.body)  # ... Twilio accepts ... and worker 1 dies
+    now[0] += timedelta(seconds=61)  # its lease runs out
+    deliver_due(session_factory=sessions, sender=sender(standin), clock=clock)
+    assert len(standin.requests) == 1  # found at Twilio, not sent again
+    done = message(sessions, mid)
+    assert done.status == "sent" and done.provider_sid.startswith("SM")
+
+
+def test_a_message_in_doubt_that_never_left_is_sent(standin, sessions):
+    mid = enqueue(sessions, to="+15550100056")
+    now = [utcnow()]
+    with sessions() as s, s.begin():
+        claim_due(db_session=s, now=now[0])  # claimed, then the worker died before sending
+    now[0] += timedelta(seconds=61)
+    deliver_due(session_factory=sessions, sender=sender(standin), clock=lambda: now[0])
+    assert [r["To"] for r in standin.requests] == ["+15550100056"]
+    assert message(sessions, mid).status == "sent"
