@@ -301,3 +301,10 @@ def test_admin_curates_training_candidates(ada, sam, runtime, settings, tmp_path
     assert statuses["my garbage wasnt picked up loud noise"] == "accepted"
     assert statuses["blorp zzz"] == "discarded"
     assert sam.get("/console/admin/candidates").status_code == 403
+
+
+def test_case_page_shows_answers_by_their_names(sam, runtime):
+    text(runtime, "huge pothole at 5 elm st", sender="+15550100950")
+    number = text(runtime, "yes", sender="+15550100950").case_number
+    page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert "<dt>Size</dt><dd>Bigger than a tire</dd>" in page
