@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.catalog import Service
 from cases.models import Case, CaseEvent, OutboundMessage, Turn
 from cases.review import CaseFilters, list_cases
 from cases.service import CaseError, change_status
@@ -79,9 +80,19 @@ def case(number: str) -> Any:
         events=events,
         turns=turns,
         texts=texts,
-        service=service,
+        attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
     )
+
+
+def _readable(service: Service | None, attributes: dict[str, str]) -> list[tuple[str, str]]:
+    """Attribute answers as the resident chose them ('Size: Bigger than a tire')."""
+    rows = []
+    for code, value in attributes.items():
+        attr = next((a for a in service.attributes if a.code == code), None) if service else None
+        name = next((v.name for v in attr.values if v.key == value), value) if attr else value
+        rows.append((code.replace("_", " ").capitalize(), name))
+    return rows
 
 
 @bp.post("/cases/<number>/status")
