@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -58,13 +56,15 @@ def train(epochs: int | None) -> None:
 def evaluate(version_id: int) -> None:
     """Score a version on the held-out file again."""
     rt = _rt()
-    with rt.Session() as db_session, db_session.begin():
-        v = db_session.get(ModelVersion, version_id)
-        if v is None or not v.model_path:
-            raise click.ClickException(f"version {version_id} has no model")
-        report = versions.evaluate(Path(v.model_path), Path(v.model_path).parent / "eval")
-        v.report, v.macro_f1 = report, report["macro_f1"]
-    click.echo(f"v{version_id}: held-out macro-F1 {report['macro_f1']:.4f}")
+    try:
+        f1 = versions.evaluate_version(
+            sessions=rt.Session,
+            version_id=version_id,
+            out=rt.settings.model_dir / f"eval-v{version_id}",
+        )
+    except versions.VersionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"v{version_id}: held-out macro-F1 {f1:.4f}")
 
 
 def _activate(version_id: int, reason: str, rollback: bool) -> None:

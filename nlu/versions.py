@@ -187,6 +187,22 @@ def evaluate(model: Path, out: Path, heldout: Path = HELD_OUT) -> dict[str, Any]
     }
 
 
+def evaluate_version(*, sessions: sessionmaker[Session], version_id: int, out: Path) -> float:
+    """Score a stored version on the held-out file and keep the report; returns macro-F1."""
+    with sessions() as db_session:
+        version = db_session.get(ModelVersion, version_id)
+        if version is None or not version.model_path:
+            raise VersionError(f"version {version_id} has no model")
+        model = Path(version.model_path)
+    report = evaluate(model, out)
+    with sessions() as db_session, db_session.begin():
+        version = db_session.get(ModelVersion, version_id)
+        assert version is not None
+        version.report, version.macro_f1 = report, report["macro_f1"]
+        version.evaluated_at = utcnow()
+    return float(report["macro_f1"])
+
+
 def active(*, db_session: Session) -> ModelVersion | None:
     """The version the Rasa servers serve."""
     return db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()

@@ -37,11 +37,21 @@ def served_model(settings: Settings, trained: Path) -> Path:
                     "newer training data is used from the next training in the console"
                 )
             return Path(current.model_path)
-        versions.register_served(
+        served_id = versions.register_served(
             db_session=db_session,
             model_path=trained,
             fp=trained.name.removeprefix("nlu-").removesuffix(".tar.gz"),
-        )
+        ).id
+    # score it in the background, so the console can compare new versions against it
+    subprocess.Popen(
+        [sys.executable, "-m", "nlu.jobs", "evaluate", str(served_id)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    print(f"    registered as model v{served_id}; scoring it on the held-out set in the background")
     return trained
 
 

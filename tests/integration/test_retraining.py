@@ -240,3 +240,5 @@ def test_cli_twins(world):
     assert listed.exit_code == 0 and "v1\ttrained" in listed.output
     refused = runner.invoke(args=["nlu", "activate", "1"])
     assert refused.exit_code != 0 and "already active" in refused.output
+    scored = runner.invoke(args=["nlu", "evaluate", "1"])
+    assert scored.exit_code == 0 and "held-out macro-F1 0.9" in scored.output
