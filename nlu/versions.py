@@ -150,6 +150,7 @@ def train(
 
 def evaluate(model: Path, out: Path, heldout: Path = HELD_OUT) -> dict[str, Any]:
     """`rasa test nlu` on the held-out file: per-intent scores and every prediction."""
+    out.mkdir(parents=True, exist_ok=True)
     run_rasa(
         [
             "test",
