@@ -6,9 +6,8 @@ import json
 import re
 import statistics
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -52,39 +51,6 @@ def macro_f1(report: dict[str, dict[str, float]]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-@dataclass
-class Score:
-    """A model's scores on one labelled file."""
-
-    macro_f1: float
-    accuracy: float
-    report: dict[str, dict[str, float]]
-    errors: list[dict[str, str]]
-
-
-def score(nlu: NLU, examples: list[tuple[str, str]]) -> Score:
-    """Parse every example through the NLU and score the predictions."""
-    truth, predicted, errors = [], [], []
-    for text, intent in examples:
-        got = nlu.parse(text).intent or FALLBACK_INTENT
-        if intent == "out_of_scope" and got in OUT_OF_SCOPE:
-            got = "out_of_scope"  # falling back on unknown text is the right answer
-        truth.append(intent)
-        predicted.append(got)
-        if got != intent:
-            errors.append({"text": text, "intent": intent, "predicted": got})
-    report = f1_report(truth, predicted)
-    accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / max(len(truth), 1)
-    return Score(macro_f1(report), accuracy, report, errors)
-
-
-def oos_catch_rate(nlu: NLU, examples: list[tuple[str, str]]) -> tuple[float, int]:
-    """Share of out_of_scope examples rejected (out_of_scope or fallback), and their count."""
-    texts = [t for t, intent in examples if intent == "out_of_scope"]
-    caught = sum((nlu.parse(t).intent or FALLBACK_INTENT) in OUT_OF_SCOPE for t in texts)
-    return (caught / len(texts) if texts else 0.0), len(texts)
-
-
 def latency_ms(nlu: NLU, texts: list[str], rounds: int = 200) -> dict[str, float]:
     """Median and p99 of parse latency over `rounds` calls, in milliseconds."""
     samples = []
@@ -96,13 +62,24 @@ def latency_ms(nlu: NLU, texts: list[str], rounds: int = 200) -> dict[str, float
     return {"median": statistics.median(samples), "p99": samples[int(0.99 * (len(samples) - 1))]}
 
 
-def rasa_test_nlu(model: Path, out_dir: Path, heldout: Path = HELD_OUT) -> dict[str, object]:
-    """Run `rasa test nlu` on the held-out file; returns its intent report (macro avg inside)."""
+def rasa_test_nlu(model: Path, out_dir: Path, heldout: Path = HELD_OUT) -> dict[str, Any]:
+    """Run `rasa test nlu` on a held-out file; returns its intent report (macro avg inside).
+
+    out_dir also gets the confusion matrix and every prediction (errors and successes).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    run_rasa(["test", "nlu", "--model", str(model), "--nlu", str(heldout), "--out", str(out_dir)])
+    run_rasa(
+        [
+            "test",
+            "nlu",
+            "--model",
+            str(model.resolve()),
+            "--nlu",
+            str(heldout.resolve()),
+            "--out",
+            str(out_dir.resolve()),
+            "--successes",
+        ],
+        cwd=out_dir,
+    )
     return json.loads((out_dir / "intent_report.json").read_text())
-
-
-def confusions(errors: list[dict[str, str]], top: int = 10) -> list[tuple[tuple[str, str], int]]:
-    """The most common (truth, predicted) confusions."""
-    return Counter((e["intent"], e["predicted"]) for e in errors).most_common(top)

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
 from nlu.client import RasaClient
-from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, run_rasa, train_nlu
+from nlu.evaluate import rasa_test_nlu
+from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, train_nlu
 
 STALE = timedelta(minutes=30)  # a training that has not finished by then is considered dead
 
@@ -150,22 +151,7 @@ def train(
 
 def evaluate(model: Path, out: Path, heldout: Path = HELD_OUT) -> dict[str, Any]:
     """`rasa test nlu` on the held-out file: per-intent scores and every prediction."""
-    out.mkdir(parents=True, exist_ok=True)
-    run_rasa(
-        [
-            "test",
-            "nlu",
-            "--model",
-            str(model),
-            "--nlu",
-            str(heldout),
-            "--out",
-            str(out),
-            "--successes",
-        ],
-        cwd=out.parent,
-    )
-    intents = json.loads((out / "intent_report.json").read_text())
+    intents = rasa_test_nlu(model, out, heldout)
     predictions: dict[str, str] = {}
     for name in ("intent_errors.json", "intent_successes.json"):
         path = out / name
