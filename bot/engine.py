@@ -40,6 +40,15 @@ SIMPLE = {
 }
 
 
+# What a call does after a reply of each kind (texts have no such step).
+CALL_ACTIONS = {"emergency": "hangup", "closing": "hangup", "handoff": "dial", "keypad": "keypad"}
+
+
+def call_action(kind: str, channel: str) -> str | None:
+    """The call step a reply of this kind takes on this channel (None: keep listening)."""
+    return CALL_ACTIONS.get(kind) if channel == "voice" else None
+
+
 @dataclass(frozen=True)
 class Turn:
     """A channel-neutral inbound message (an SMS, or one spoken or keyed answer on a call)."""
@@ -67,11 +76,6 @@ class Reply:
     replayed: bool = False
     action: str | None = None
     keys: bool = False
-
-    @property
-    def handoff(self) -> bool:
-        """Whether this reply handed the conversation to a human."""
-        return self.kind == "handoff"
 
 
 @dataclass
@@ -229,13 +233,13 @@ class Engine:
             reply = self._compliance(ctx, keyword, db_session)
         elif emergency or ctx.intent == "emergency":
             ctx.state = {}
-            reply = self._say(ctx, "EMERGENCY", "emergency", action="hangup")
+            reply = self._say(ctx, "EMERGENCY", "emergency")
         elif not self._heard(turn, text) and parse is None:
             reply = self._no_input(ctx)
         else:
             ctx.state.pop("no_input", None)
             reply = self._decide(ctx, db_session)
-        if ctx.voice and reply.action is None and reply.kind in {"question", "confirm"}:
+        if ctx.voice and reply.kind in {"question", "confirm"}:
             ctx.state["last_question"] = reply.text
         conv.state = ctx.state
         conv.last_activity_at = now
@@ -262,28 +266,27 @@ class Engine:
         db_session.flush()
         pending = str(ctx.state.get("pending", ""))
         keys = (
-            reply.action == "keypad"
+            reply.kind == "keypad"
             or reply.kind == "confirm"
             or pending.startswith("attr:")
             or ctx.state.get("step") in {"awaiting_case", "offer_sms"}
         )
         return Reply(
-            reply.text, reply.kind, case_number=reply.case_number, action=reply.action, keys=keys
+            reply.text,
+            reply.kind,
+            case_number=reply.case_number,
+            action=call_action(reply.kind, turn.channel),
+            keys=keys,
         )
 
     def _replay(self, stored: TurnRow) -> Reply:
         number = stored.case.service_request_id if stored.case else None
-        action = {"emergency": "hangup", "handoff": "dial", "keypad": "keypad"}.get(
-            stored.reply_kind
-        )
-        if stored.channel != "voice" or stored.reply_kind == "closing":
-            action = "hangup" if stored.channel == "voice" else None
         return Reply(
             stored.reply,
             stored.reply_kind,
             case_number=number,
             replayed=True,
-            action=action,
+            action=call_action(stored.reply_kind, stored.channel),
             keys=stored.channel == "voice",
         )
 
@@ -291,11 +294,9 @@ class Engine:
         template = messages.text(name, channel)
         return Reply(template.format(city=self.city, phone=self.phone, **values), kind)
 
-    def _say(
-        self, ctx: _Ctx, name: str, kind: str, *, action: str | None = None, **values: Any
-    ) -> Reply:
+    def _say(self, ctx: _Ctx, name: str, kind: str, **values: Any) -> Reply:
         reply = self._say_channel(ctx.turn.channel, name, kind, **values)
-        return Reply(reply.text, kind, action=action)
+        return Reply(reply.text, kind)
 
     # ------------------------------------------------------------ compliance
     def _compliance(self, ctx: _Ctx, keyword: str, db_session: Session) -> Reply:
@@ -320,7 +321,7 @@ class Engine:
         misses = int(ctx.state.get("no_input", 0)) + 1
         ctx.state["no_input"] = misses
         if misses >= MAX_NO_INPUT:
-            return self._say(ctx, "KEYPAD", "keypad", action="keypad")
+            return self._say(ctx, "KEYPAD", "keypad")
         question = ctx.state.get("last_question") or messages.text("ANYTHING_ELSE", "voice")
         return self._say(ctx, "NO_INPUT", "no_input", question=question)
 
@@ -335,7 +336,7 @@ class Engine:
             return self._say(ctx, "KEYPAD_REPORT", "question")
         if digits == "2":
             return self._say(ctx, "KEYPAD_INFO", "question")
-        return self._say(ctx, "KEYPAD", "keypad", action="keypad")
+        return self._say(ctx, "KEYPAD", "keypad")
 
     # -------------------------------------------------------------- deciding
     def _decide(self, ctx: _Ctx, db_session: Session) -> Reply:
@@ -410,16 +411,14 @@ class Engine:
             ctx.state = {"step": "awaiting_case"}
             return self._say(ctx, "ASK_CASE_NUMBER", "question")
         if ctx.voice and intent in ("goodbye", "thank_you", "deny"):
-            return self._say(
-                ctx, "THANKS" if intent == "thank_you" else "GOODBYE", "closing", action="hangup"
-            )
+            return self._say(ctx, "THANKS" if intent == "thank_you" else "GOODBYE", "closing")
         name, kind = SIMPLE[str(intent)]
         return self._say(ctx, name, kind)
 
     def _handoff(self, ctx: _Ctx, reason: str, name: str = "HANDOFF") -> Reply:
         ctx.state = {}
         conversations.request_handoff(ctx.conversation, reason=reason, now=ctx.now)
-        return self._say(ctx, name, "handoff", action="dial" if ctx.voice else None)
+        return self._say(ctx, name, "handoff")
 
     def _retry(self, ctx: _Ctx, name: str, kind: str, **values: Any) -> Reply:
         tries = int(ctx.state.get("tries", 0)) + 1
