@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -26,8 +24,7 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="application/xml")
 
 
-@cache
-def _hints(catalog_id: int) -> str:
+def _hints() -> str:
     runtime = _runtime()
     words: list[str] = ["three one one", "pothole", "streetlight", "case number", "operator"]
     for service in runtime.catalog.services:
@@ -39,8 +36,14 @@ def _hints(catalog_id: int) -> str:
 
 
 def speech_hints() -> str:
-    """Twilio <Gather hints>: service names and keywords and the city's street names."""
-    return _hints(id(_runtime().catalog))
+    """Twilio <Gather hints>: service names and keywords and the city's street names.
+
+    Computed once per app (the catalogue and street list are loaded once per app too).
+    """
+    extensions = current_app.extensions
+    if "civicline.speech_hints" not in extensions:
+        extensions["civicline.speech_hints"] = _hints()
+    return str(extensions["civicline.speech_hints"])
 
 
 def _say(node: VoiceResponse | Gather, text: str) -> None:
