@@ -39,6 +39,8 @@ def csrf_token() -> str:
 def load_user_and_check_csrf() -> Any:
     """Load the signed-in user; refuse a state-changing request without the session's token."""
     g.user = None
+    if request.endpoint == "console.static":
+        return None  # the stylesheet needs no user (and no database round trip)
     uid = session.get("uid")
     if uid is not None:
         with runtime().Session() as db_session:
