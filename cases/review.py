@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from cases.audit import record
 from cases.models import Case, Conversation, TrainingCandidate, Turn, User, utcnow
 
+T = TypeVar("T")
 LOW_CONFIDENCE = 0.6
 PAGE_SIZE = 50
 
@@ -72,12 +74,13 @@ def list_conversations(
     *, db_session: Session, filters: ConversationFilters
 ) -> tuple[list[Conversation], bool]:
     """One page of conversations and whether there is a next page."""
-    page = max(filters.page, 1)
-    rows = list(
-        db_session.scalars(
-            conversation_query(filters).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-        )
-    )
+    return _page(db_session, conversation_query(filters), filters.page)
+
+
+def _page(db_session: Session, query: Select[tuple[T]], page: int) -> tuple[list[T], bool]:
+    """One page of a query's rows and whether there is a next page (one extra row tells)."""
+    offset = (max(page, 1) - 1) * PAGE_SIZE
+    rows = list(db_session.scalars(query.offset(offset).limit(PAGE_SIZE + 1)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
@@ -138,15 +141,8 @@ def list_cases(*, db_session: Session, filters: CaseFilters) -> tuple[list[Case]
         query = query.where(Case.requested_datetime >= filters.start)
     if filters.end:
         query = query.where(Case.requested_datetime < filters.end)
-    page = max(filters.page, 1)
-    rows = list(
-        db_session.scalars(
-            query.order_by(Case.requested_datetime.desc(), Case.id.desc())
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        )
-    )
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    query = query.order_by(Case.requested_datetime.desc(), Case.id.desc())
+    return _page(db_session, query, filters.page)
 
 
 def flag_turn(
