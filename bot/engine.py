@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import keywords, messages
-from bot.catalog import Attribute, Catalog, Service, mention
+from bot.catalog import CONVERSATION_INTENTS, Attribute, Catalog, Service, mention
 from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory
 from bot.spoken import spell_digits, words_to_digits
@@ -383,8 +383,7 @@ class Engine:
         known = (
             intent in self.catalog.by_intent
             or intent in self.kb.by_intent
-            or intent in SIMPLE
-            or intent in ("check_status", "request_human")
+            or intent in CONVERSATION_INTENTS
         )
         entity = ctx.parse.entity("case_id") or ""  # Rasa's RegexEntityExtractor
         number = find_case_number(entity) or find_case_number(ctx.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -41,6 +42,7 @@ def endpoint(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Response
     """Wrap a view: check format and jurisdiction, render its result or its Open311Error."""
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Response]:
+        @wraps(view)
         def inner(fmt: str, **kwargs: Any) -> Response:
             shown = fmt if fmt in FORMATS else "json"
             try:
@@ -53,8 +55,6 @@ def endpoint(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Response
                 return error(exc, shown)
             return render(kind, data, fmt, status)
 
-        inner.__name__ = view.__name__
-        inner.__doc__ = view.__doc__
         return inner
 
     return wrap
