@@ -12,6 +12,7 @@ from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
+from bot.safety import DangerDetector
 from cases.db import make_engine, make_session_factory
 from nlu.client import NLU, RasaClient
 from settings import Settings
@@ -43,6 +44,7 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         kb=kb,
         streets=streets,
         nlu=nlu,
+        safety=DangerDetector.load(settings.data_dir / "danger.yml"),
         city_name=settings.city_name,
         city_phone=settings.city_phone,
         conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes),

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-import copy
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import keywords, messages
-from bot.catalog import CONVERSATION_INTENTS, Attribute, Catalog, Service, mention
+from bot import calls, corrections, keywords
+from bot.catalog import CONVERSATION_INTENTS, Catalog
+from bot.dialogue import Dialogue, Reply, Turn, Wording, call_action
 from bot.knowledge import KnowledgeBase
-from bot.locations import Location, StreetDirectory
+from bot.locations import StreetDirectory
+from bot.reports import ReportFlow, yes_no
+from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import spell_digits, words_to_digits
+from bot.state import DialogueState, Slot, Step
 from cases import conversations
-from cases.models import Case, Conversation, utcnow
+from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
-from cases.outbox import enqueue_sms
 from cases.redact import redact
-from cases.service import create_case, find_case_number, get_case
+from cases.service import find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 
-CONFIDENT = 0.6  # what a mid-report message needs to switch to a handoff
-SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
-MAX_TRIES = 3  # failed answers to one question before a human takes over
-MAX_NO_INPUT = 2  # silent or unclear voice turns before the keypad menu
-OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "human"}
+__all__ = ["Engine", "Reply", "Turn", "call_action"]
+
 SIMPLE = {
     "greet": ("GREETING", "greeting"),
     "help": ("MENU", "menu"),
@@ -38,68 +35,10 @@ SIMPLE = {
     "affirm": ("ANYTHING_ELSE", "menu"),
     "deny": ("ANYTHING_ELSE", "menu"),
 }
-
-
-# What a call does after a reply of each kind (texts have no such step).
-CALL_ACTIONS = {"emergency": "hangup", "closing": "hangup", "handoff": "dial", "keypad": "keypad"}
-
-
-def call_action(kind: str, channel: str) -> str | None:
-    """The call step a reply of this kind takes on this channel (None: keep listening)."""
-    return CALL_ACTIONS.get(kind) if channel == "voice" else None
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A channel-neutral inbound message (an SMS, or one spoken or keyed answer on a call)."""
-
-    channel: str
-    sender: str
-    text: str
-    message_id: str | None = None
-    asr_confidence: float | None = None
-    digits: str | None = None
-    call_sid: str | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers, and what happened.
-
-    action: None (wait for the next message), "hangup", "dial" (connect a person) or "keypad"
-    (offer keypad input). keys: whether a keypad answer fits what was asked (calls).
-    """
-
-    text: str
-    kind: str
-    case_number: str | None = None
-    replayed: bool = False
-    action: str | None = None
-    keys: bool = False
-
-
-@dataclass
-class _Ctx:
-    conversation: Conversation
-    text: str
-    parse: Parse | None
-    now: datetime
-    turn: Turn
-    state: dict[str, Any]
-    case: Case | None = None
-
-    @property
-    def intent(self) -> str | None:
-        return self.parse.intent if self.parse else None
-
-    @property
-    def voice(self) -> bool:
-        return self.turn.channel == "voice"
-
-    def confident(self, intent: str) -> bool:
-        return bool(
-            self.parse and self.parse.intent == intent and self.parse.confidence >= CONFIDENT
-        )
+# A check_status guess without a case number is a report if a service ranks this high and the
+# message does not ask about a case ("call me back at 555 010 2288" is not a case number).
+REPORT_OVER_STATUS = 0.1
+STATUS_WORDS = ("status", "update", "case", "ticket", "report number", "follow up", "reference")
 
 
 class Engine:
@@ -112,6 +51,7 @@ class Engine:
         kb: KnowledgeBase,
         streets: StreetDirectory,
         nlu: NLU,
+        safety: DangerDetector,
         city_name: str = "Riverton",
         city_phone: str = "311",
         conversation_timeout: timedelta = timedelta(minutes=30),
@@ -122,11 +62,12 @@ class Engine:
         self.kb = kb
         self.streets = streets
         self.nlu = nlu
-        self.city = city_name
-        self.phone = city_phone
+        self.safety = safety
+        self.wording = Wording(city_name, city_phone)
         self.timeout = conversation_timeout
         self.asr_min_confidence = asr_min_confidence
         self.clock = clock
+        self.reports = ReportFlow(catalog=catalog, streets=streets, kb=kb)
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -144,18 +85,19 @@ class Engine:
         ):
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
         db_session.commit()  # release the read transaction before the (slow) NLU call
-        emergency = keywords.looks_like_emergency(text)
-        heard = self._heard(turn, text)
+        danger = self.safety.lexicon(text)
         parse, nlu_error = None, None
-        if keyword is None and not emergency and heard and not turn.digits:
+        listen = keyword is None and not turn.digits and self._heard(turn, text)
+        if listen and danger.level < Danger.CLEAR:
             try:
                 parse = self.nlu.parse(text)
             except NLUError as exc:
                 nlu_error = str(exc)
+            danger = self.safety.assess(text, parse)
         for attempt in range(3):
             try:
                 with db_session.begin():
-                    return self._turn(turn, text, keyword, emergency, parse, nlu_error, db_session)
+                    return self._turn(turn, text, keyword, danger, parse, nlu_error, db_session)
             except IntegrityError:
                 # Another worker stored this message id first (a Twilio retry): replay its
                 # reply. Otherwise it opened this sender's conversation first: try again.
@@ -176,7 +118,7 @@ class Engine:
             conversations.open_call(
                 db_session=db_session, call_sid=call_sid, caller=caller, now=self.clock()
             )
-        return self._say_channel("voice", "WELCOME", "welcome")
+        return Reply(self.wording.text("WELCOME", "voice"), "welcome")
 
     def end_call(
         self, *, call_sid: str, status: str, duration: int | None, db_session: Session
@@ -186,7 +128,7 @@ class Engine:
             conv = conversations.find_call(db_session=db_session, call_sid=call_sid)
             if conv is None or conv.status == "closed":
                 return conv
-            mid_report = (conv.state or {}).get("step") in {"collecting", "confirming"}
+            mid_report = DialogueState.from_json(conv.state).in_report
             reason = "hung_up_mid_report" if mid_report else status
             conversations.close_conversation(conv, reason=reason, now=self.clock())
             conv.duration_seconds = duration
@@ -207,7 +149,7 @@ class Engine:
         turn: Turn,
         text: str,
         keyword: str | None,
-        emergency: bool,
+        danger: Assessment,
         parse: Parse | None,
         nlu_error: str | None,
         db_session: Session,
@@ -228,20 +170,24 @@ class Engine:
         understood = words_to_digits(text) if turn.channel == "voice" else text
         if turn.digits:
             understood = turn.digits
-        ctx = _Ctx(conv, understood, parse, now, turn, copy.deepcopy(conv.state or {}))
+        state = DialogueState.from_json(conv.state)
+        d = Dialogue(conv, understood, parse, now, turn, state, self.wording)
         if keyword:
-            reply = self._compliance(ctx, keyword, db_session)
-        elif emergency or ctx.intent == "emergency":
-            ctx.state = {}
-            reply = self._say(ctx, "EMERGENCY", "emergency")
+            reply = self._compliance(d, keyword, db_session)
+        elif state.step == Step.DANGER_CHECK:
+            reply = self._danger_answer(d, danger, db_session)
+        elif danger.level == Danger.CLEAR:
+            reply = self._emergency(d)
+        elif danger.level == Danger.POSSIBLE and conv.handoff_status != "taken":
+            reply = self._ask_danger(d)
         elif not self._heard(turn, text) and parse is None:
-            reply = self._no_input(ctx)
+            reply = calls.no_input(d)
         else:
-            ctx.state.pop("no_input", None)
-            reply = self._decide(ctx, db_session)
-        if ctx.voice and reply.kind in {"question", "confirm"}:
-            ctx.state["last_question"] = reply.text
-        conv.state = ctx.state
+            state.no_input = 0
+            reply = self._decide(d, db_session)
+        if d.voice and reply.kind in {"question", "confirm", "danger_check"}:
+            state.last_question = reply.text
+        conv.state = state.to_json()
         conv.last_activity_at = now
         db_session.add(
             TurnRow(
@@ -258,18 +204,16 @@ class Engine:
                 reply_kind=reply.kind,
                 received_at=now,
                 replied_at=self.clock(),
-                case_id=ctx.case.id if ctx.case else None,
+                case_id=d.case.id if d.case else None,
             )
         )
         if keyword == "opt_out":
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
-        pending = str(ctx.state.get("pending", ""))
         keys = (
-            reply.kind == "keypad"
-            or reply.kind == "confirm"
-            or pending.startswith("attr:")
-            or ctx.state.get("step") in {"awaiting_case", "offer_sms"}
+            reply.kind in {"keypad", "confirm", "danger_check"}
+            or state.pending == Slot.ATTRIBUTE
+            or state.step in {Step.AWAITING_CASE, Step.OFFER_SMS}
         )
         return Reply(
             reply.text,
@@ -290,150 +234,147 @@ class Engine:
             keys=stored.channel == "voice",
         )
 
-    def _say_channel(self, channel: str, name: str, kind: str, **values: Any) -> Reply:
-        template = messages.text(name, channel)
-        return Reply(template.format(city=self.city, phone=self.phone, **values), kind)
+    # ------------------------------------------------------------ safety
+    def _emergency(self, d: Dialogue) -> Reply:
+        """Call 911 now; whatever was being reported is dropped, never filed."""
+        d.state.reset()
+        return d.say("EMERGENCY", "emergency")
 
-    def _say(self, ctx: _Ctx, name: str, kind: str, **values: Any) -> Reply:
-        reply = self._say_channel(ctx.turn.channel, name, kind, **values)
-        return Reply(reply.text, kind)
+    def _ask_danger(self, d: Dialogue) -> Reply:
+        """Maybe an emergency: ask before anything else, holding the message back."""
+        state = d.state
+        state.paused = state.step
+        state.step = Step.DANGER_CHECK
+        state.held = {"text": d.text, "parse": asdict(d.parse) if d.parse else None}
+        return d.say("DANGER_CHECK", "danger_check")
+
+    def _danger_answer(self, d: Dialogue, danger: Assessment, db_session: Session) -> Reply:
+        """After "is anyone in danger?": yes (or more danger) is 911, no carries on."""
+        state = d.state
+        answer = yes_no(d)
+        if danger.level > Danger.NONE or answer is True:
+            return self._emergency(d)
+        held = state.held or {}
+        state.step, state.paused, state.held = state.paused or Step.IDLE, None, None
+        if answer is False and held:
+            parse = held.get("parse")
+            d.text = str(held.get("text") or "")
+            d.parse = Parse(**parse) if parse else None
+        return self._decide(d, db_session)
 
     # ------------------------------------------------------------ compliance
-    def _compliance(self, ctx: _Ctx, keyword: str, db_session: Session) -> Reply:
-        phone = ctx.turn.sender
+    def _compliance(self, d: Dialogue, keyword: str, db_session: Session) -> Reply:
+        phone = d.turn.sender
         if keyword == "opt_out":
-            ctx.state = {}
+            d.state.reset()
             conversations.set_opt_out(
-                db_session=db_session,
-                phone=phone,
-                keyword=keywords.normalise(ctx.text),
-                now=ctx.now,
+                db_session=db_session, phone=phone, keyword=keywords.normalise(d.text), now=d.now
             )
-            return self._say(ctx, "OPT_OUT", "opt_out")
+            return d.say("OPT_OUT", "opt_out")
         if keyword == "opt_in":
-            conversations.set_opt_out(db_session=db_session, phone=phone, keyword=None, now=ctx.now)
-            return self._say(ctx, "OPT_IN", "opt_in")
-        return self._say(ctx, "HELP", "help")
-
-    # ------------------------------------------------------------- voice input
-    def _no_input(self, ctx: _Ctx) -> Reply:
-        """Silence or speech too unclear to act on: ask again, then offer the keypad."""
-        misses = int(ctx.state.get("no_input", 0)) + 1
-        ctx.state["no_input"] = misses
-        if misses >= MAX_NO_INPUT:
-            return self._say(ctx, "KEYPAD", "keypad")
-        question = ctx.state.get("last_question") or messages.text("ANYTHING_ELSE", "voice")
-        return self._say(ctx, "NO_INPUT", "no_input", question=question)
-
-    def _keypad(self, ctx: _Ctx, db_session: Session) -> Reply | None:
-        """Keypad presses outside a question: 1 report, 2 information, 0 operator."""
-        digits = ctx.turn.digits or ""
-        if digits == "0":
-            return self._handoff(ctx, "operator")
-        if ctx.state.get("step") or find_case_number(digits):
-            return None  # an answer to the question asked (or a case number): handled as text
-        if digits == "1":
-            return self._say(ctx, "KEYPAD_REPORT", "question")
-        if digits == "2":
-            return self._say(ctx, "KEYPAD_INFO", "question")
-        return self._say(ctx, "KEYPAD", "keypad")
+            conversations.set_opt_out(db_session=db_session, phone=phone, keyword=None, now=d.now)
+            return d.say("OPT_IN", "opt_in")
+        return d.say("HELP", "help")
 
     # -------------------------------------------------------------- deciding
-    def _decide(self, ctx: _Ctx, db_session: Session) -> Reply:
-        conv, step = ctx.conversation, ctx.state.get("step")
-        if ctx.turn.digits and (reply := self._keypad(ctx, db_session)):
+    def _decide(self, d: Dialogue, db_session: Session) -> Reply:
+        conv, state = d.conversation, d.state
+        if d.turn.digits and (reply := calls.keypad(d)):
             return reply
-        if conv.handoff_status == "taken" and not ctx.voice:
+        if conv.handoff_status == "taken" and not d.voice:
             return Reply("", "to_staff")  # a person is answering: the bot stays quiet
-        if conv.handoff_status == "waiting" and not ctx.voice:
-            if keywords.normalise(ctx.text) in keywords.BACK_TO_BOT:
+        if conv.handoff_status == "waiting" and not d.voice:
+            if keywords.normalise(d.text) in keywords.BACK_TO_BOT:
                 conv.handoff_status = "none"
-                ctx.state = {}
-                return self._say(ctx, "ANYTHING_ELSE", "menu")
-            return self._say(ctx, "HOLDING", "holding")
-        if ctx.confident("request_human") or (
-            ctx.voice and keywords.normalise(ctx.text) in OPERATOR_WORDS
+                state.reset()
+                return d.say("ANYTHING_ELSE", "menu")
+            return d.say("HOLDING", "holding")
+        if d.confident("request_human") or (
+            d.voice and keywords.normalise(d.text) in calls.OPERATOR_WORDS
         ):
-            return self._handoff(ctx, "requested")
-        if step and keywords.is_cancel(ctx.text):
-            ctx.state = {}
-            return self._say(ctx, "CANCELLED", "cancelled")
-        if step == "collecting":
-            return self._collect(ctx)
-        if step == "confirming":
-            return self._confirm(ctx, db_session)
-        if step == "offer_sms":
-            return self._offer_sms(ctx, db_session)
-        if step == "awaiting_case":
-            number = find_case_number(ctx.text)
+            return d.handoff("requested")
+        if state.step != Step.IDLE and corrections.is_cancel(d.text):
+            state.reset()
+            return d.say("CANCELLED", "cancelled")
+        if state.step == Step.COLLECTING and state.report:
+            return self.reports.collect(d)
+        if state.step == Step.CONFIRMING and state.report:
+            return self.reports.confirm(d, db_session)
+        if state.step == Step.OFFER_SMS:
+            return self.reports.offer_sms(d, db_session)
+        if state.step == Step.AWAITING_CASE:
+            number = find_case_number(d.text)
             if number:
-                ctx.state = {}
-                return self._status(ctx, number, db_session)
-            if ctx.intent in (None, FALLBACK_INTENT, "out_of_scope", "check_status", "affirm"):
-                return self._retry(ctx, "ASK_CASE_AGAIN", "question")
-            ctx.state = {}
-        return self._idle(ctx, db_session)
+                state.reset()
+                return self._status(d, number, db_session)
+            if d.intent in (None, FALLBACK_INTENT, "out_of_scope", "check_status", "affirm"):
+                return d.retry("ASK_CASE_AGAIN", "question")
+        return self._idle(d, db_session)
 
-    def _idle(self, ctx: _Ctx, db_session: Session) -> Reply:
-        intent = ctx.intent
-        if ctx.parse is None:
-            if ctx.voice:
-                return self._handoff(ctx, "nlu_unavailable", "NLU_DOWN")
-            return self._say(ctx, "NLU_DOWN", "nlu_unavailable")
+    def _idle(self, d: Dialogue, db_session: Session) -> Reply:
+        """A message outside any question: a new report, a question, a case, or chat."""
+        intent, state = d.intent, d.state
+        if d.parse is None:
+            if d.voice:
+                return d.handoff("nlu_unavailable", "NLU_DOWN")
+            return d.say("NLU_DOWN", "nlu_unavailable")
         known = (
             intent in self.catalog.by_intent
             or intent in self.kb.by_intent
             or intent in CONVERSATION_INTENTS
         )
-        entity = ctx.parse.entity("case_id") or ""  # Rasa's RegexEntityExtractor
-        number = find_case_number(entity) or find_case_number(ctx.text)
+        entity = d.parse.entity("case_id") or ""  # Rasa's RegexEntityExtractor
+        number = find_case_number(entity) or find_case_number(d.text)
         if number and (not known or intent in ("out_of_scope", "check_status")):
-            ctx.state = {}
-            return self._status(ctx, number, db_session)  # a case number says it all
+            state.reset()
+            return self._status(d, number, db_session)  # a case number says it all
+        if intent == "check_status" and (service := self._report_not_status(d)):
+            intent = service
         if not known or intent == "out_of_scope":
-            misses = int(ctx.state.get("misses", 0)) + 1
+            misses = state.misses + 1
             if misses >= 2:
-                return self._handoff(ctx, "not_understood", "HANDOFF_AFTER_MISSES")
-            ctx.state = {"misses": misses}
-            return self._say(ctx, "REPROMPT", "reprompt")
-        ctx.state = {}
+                return d.handoff("not_understood", "HANDOFF_AFTER_MISSES")
+            state.reset()
+            state.misses = misses
+            return d.say("REPROMPT", "reprompt")
+        state.reset()
         if intent == "request_human":
-            return self._handoff(ctx, "requested")
+            return d.handoff("requested")
         if intent in self.catalog.by_intent:
-            return self._start_report(ctx, self.catalog.by_intent[intent])
+            return self.reports.start(d, self.catalog.by_intent[str(intent)])
         if intent in self.kb.by_intent:
-            answer = self.kb.by_intent[intent]
-            if ctx.voice:
-                return self._say(ctx, "ANSWER_MORE", "answer", answer=answer.spoken)
+            answer = self.kb.by_intent[str(intent)]
+            if d.voice:
+                return d.say("ANSWER_MORE", "answer", answer=answer.spoken)
             return Reply(answer.sms(), "answer")
         if intent == "check_status":
-            ctx.state = {"step": "awaiting_case"}
-            return self._say(ctx, "ASK_CASE_NUMBER", "question")
-        if ctx.voice and intent in ("goodbye", "thank_you", "deny"):
-            return self._say(ctx, "THANKS" if intent == "thank_you" else "GOODBYE", "closing")
+            state.step = Step.AWAITING_CASE
+            return d.say("ASK_CASE_NUMBER", "question")
+        if d.voice and intent in ("goodbye", "thank_you", "deny"):
+            return d.say("THANKS" if intent == "thank_you" else "GOODBYE", "closing")
         name, kind = SIMPLE[str(intent)]
-        return self._say(ctx, name, kind)
+        return d.say(name, kind)
 
-    def _handoff(self, ctx: _Ctx, reason: str, name: str = "HANDOFF") -> Reply:
-        ctx.state = {}
-        conversations.request_handoff(ctx.conversation, reason=reason, now=ctx.now)
-        return self._say(ctx, name, "handoff")
+    def _report_not_status(self, d: Dialogue) -> str | None:
+        """The service a 'check_status' message really reports, when it names no case at all."""
+        said = corrections.words(d.text)
+        if d.parse is None or any(word in said for word in STATUS_WORDS):
+            return None
+        ranked = [
+            (float(r.get("confidence") or 0), str(r.get("name")))
+            for r in d.parse.ranking
+            if r.get("name") in self.catalog.by_intent
+        ]
+        best = max(ranked, default=(0.0, ""))
+        return best[1] if best[0] >= REPORT_OVER_STATUS else None
 
-    def _retry(self, ctx: _Ctx, name: str, kind: str, **values: Any) -> Reply:
-        tries = int(ctx.state.get("tries", 0)) + 1
-        if tries >= MAX_TRIES:
-            return self._handoff(ctx, "stuck", "HANDOFF_AFTER_MISSES")
-        ctx.state["tries"] = tries
-        return self._say(ctx, name, kind, **values)
-
-    def _status(self, ctx: _Ctx, number: str, db_session: Session) -> Reply:
+    def _status(self, d: Dialogue, number: str, db_session: Session) -> Reply:
         case = get_case(db_session=db_session, service_request_id=number)
-        said = spell_digits(number) if ctx.voice else number
+        said = spell_digits(number) if d.voice else number
         if case is None:
-            return self._say(ctx, "CASE_UNKNOWN", "status_unknown", number=said)
+            return d.say("CASE_UNKNOWN", "status_unknown", number=said)
         notes = case.status_notes or f"received; {case.agency_responsible} will follow up."
-        reply = self._say(
-            ctx,
+        reply = d.say(
             "CASE_STATUS",
             "status",
             number=said,
@@ -444,223 +385,3 @@ class Engine:
             notes=notes,
         )
         return Reply(reply.text, "status", case_number=number)
-
-    # ------------------------------------------------------ filing a report
-    def _start_report(self, ctx: _Ctx, service: Service) -> Reply:
-        slots: dict[str, Any] = {"first_text": ctx.turn.text.strip(), "attributes": {}}
-        found = self.streets.find(ctx.text, strict=True)
-        if found.location:
-            _put_location(slots, found.location)
-        for attr in service.attributes:
-            value = mention(attr.values, ctx.text) if attr.values else None
-            if value:
-                slots["attributes"][attr.code] = value.key
-        ctx.state = {"step": "collecting", "service": service.intent, "slots": slots}
-        if found.unknown_street and not found.location:
-            ctx.state["pending"] = "location"
-            return self._say(ctx, "UNKNOWN_STREET", "question", street=found.unknown_street)
-        return self._next(ctx, service)
-
-    def _next(self, ctx: _Ctx, service: Service) -> Reply:
-        """Ask the next missing thing, or read the report back for confirmation."""
-        slots = ctx.state["slots"]
-        ctx.state["tries"] = 0
-        pending, question = self._missing(service, slots, ctx.turn.channel)
-        if pending is None:
-            ctx.state["step"] = "confirming"
-            ctx.state.pop("pending", None)
-            return self._say(ctx, "CONFIRM", "confirm", summary=_summary(service, slots))
-        ctx.state["pending"] = pending
-        return Reply(question, "question")
-
-    def _missing(
-        self, service: Service, slots: dict[str, Any], channel: str
-    ) -> tuple[str | None, str]:
-        def say(name: str, **values: Any) -> str:
-            return messages.text(name, channel).format(city=self.city, **values)
-
-        if not slots.get("street"):
-            return "location", say("LOCATION") if channel == "voice" else service.location_prompt
-        needs_number = service.location_kind == "building" and not slots.get("number")
-        if needs_number:
-            return "precision", say("ASK_PRECISION_BUILDING", street=slots["street"])
-        if not slots.get("precise") and not slots.get("precision_skipped"):
-            return "precision", say("ASK_PRECISION_STREET", street=slots["street"])
-        if (
-            service.needs_description
-            and not slots.get("description")
-            and len(slots["first_text"].split()) < SHORT_DESCRIPTION_WORDS
-        ):
-            return "description", service.description_prompt or ""
-        for attr in service.attributes:
-            if attr.required and attr.code not in slots["attributes"]:
-                return f"attr:{attr.code}", _question(attr, channel)
-        return None, ""
-
-    def _collect(self, ctx: _Ctx) -> Reply:
-        service = self.catalog.by_intent[ctx.state["service"]]
-        slots, pending = ctx.state["slots"], ctx.state.get("pending", "")
-        if pending == "location":
-            found = self.streets.find(ctx.text, strict=False)
-            if not found.location:
-                street = (found.unknown_street or ctx.text)[:60]
-                return self._retry(ctx, "UNKNOWN_STREET", "question", street=street)
-            _put_location(slots, found.location)
-        elif pending == "precision":
-            if keywords.is_skip(ctx.text) and service.location_kind == "street":
-                slots["precision_skipped"] = True
-            elif not self._refine_location(slots, ctx.text):
-                question = self._missing(service, slots, ctx.turn.channel)[1]
-                return self._retry(ctx, "ASK_AGAIN", "question", question=question)
-        elif pending == "description":
-            slots["description"] = ctx.turn.text.strip() or ctx.text
-        elif pending.startswith("attr:"):
-            attr = service.attribute(pending[5:])
-            if attr.values:
-                value = attr.find_value(ctx.text)
-                if value is None:
-                    question = _question(attr, ctx.turn.channel)
-                    return self._retry(ctx, "ANSWER_CHOICES", "question", question=question)
-                slots["attributes"][attr.code] = value.key
-            elif ctx.text:
-                slots["attributes"][attr.code] = ctx.text
-        return self._next(ctx, service)
-
-    def _refine_location(self, slots: dict[str, Any], text: str) -> bool:
-        """Add a house number or cross street to a street-only location."""
-        street = self.streets.match_name(slots["street"])
-        found = self.streets.find(text, strict=True).location
-        number = re.search(r"\b\d{1,6}[a-z]?\b", keywords.normalise(text))
-        if found is None and number is None:
-            found = self.streets.find(text, strict=False).location
-        if found is not None and found.precise:
-            _put_location(slots, found)
-        elif found is not None and street and found.street != street:
-            _put_location(slots, Location(street, cross=found.street))
-        elif number and street:
-            _put_location(slots, Location(street, number=number.group(0)))
-        else:
-            return False
-        return True
-
-    def _yes_no(self, ctx: _Ctx) -> bool | None:
-        if keywords.is_yes(ctx.text) or ctx.intent == "affirm" or ctx.turn.digits == "1":
-            return True
-        if keywords.is_no(ctx.text) or ctx.intent == "deny" or ctx.turn.digits == "2":
-            return False
-        return None
-
-    def _confirm(self, ctx: _Ctx, db_session: Session) -> Reply:
-        service = self.catalog.by_intent[ctx.state["service"]]
-        answer = self._yes_no(ctx)
-        if answer is True:
-            return self._file(ctx, service, db_session)
-        if answer is False:
-            ctx.state = {}
-            return self._say(ctx, "CANCELLED", "cancelled")
-        return self._retry(ctx, "CONFIRM_AGAIN", "confirm")
-
-    def _file(self, ctx: _Ctx, service: Service, db_session: Session) -> Reply:
-        slots = ctx.state["slots"]
-        description = slots["first_text"]
-        if slots.get("description"):
-            description = f"{description}\n{slots['description']}"
-        case = create_case(
-            db_session=db_session,
-            service_code=service.service_code,
-            service_name=service.service_name,
-            agency_responsible=service.agency,
-            description=description[:4000],
-            source=ctx.turn.channel,
-            address=slots.get("address"),
-            lat=slots.get("lat"),
-            long=slots.get("long"),
-            attributes=dict(slots["attributes"]),
-            expected_days=service.expected_days or None,
-            service_notice=service.next_steps,
-            contact_phone=ctx.turn.sender,
-            conversation_id=ctx.conversation.id,
-            now=ctx.now,
-        )
-        ctx.case = case
-        number = str(case.service_request_id)
-        note = ""
-        if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):
-            said = str(original.service_request_id)
-            note = messages.text("DUPLICATE_NOTE", ctx.turn.channel).format(
-                number=spell_digits(said) if ctx.voice else said
-            )
-        ctx.state = {"step": "offer_sms", "case": number} if ctx.voice else {}
-        reply = self._say(
-            ctx,
-            "FILED",
-            "filed",
-            number=spell_digits(number) if ctx.voice else number,
-            service=service.service_name,
-            agency=service.agency,
-            next_steps=service.next_steps,
-            duplicate=f"{note} " if note else "",
-        )
-        return Reply(reply.text, "filed", case_number=number)
-
-    def _offer_sms(self, ctx: _Ctx, db_session: Session) -> Reply:
-        """After a call files a case: text the number to the caller if they say yes."""
-        number = ctx.state.get("case", "")
-        answer = self._yes_no(ctx)
-        if answer is None:
-            return self._retry(ctx, "CONFIRM_AGAIN", "confirm")
-        ctx.state = {}
-        if not answer:
-            return self._say(ctx, "SMS_DECLINED", "menu")
-        case = get_case(db_session=db_session, service_request_id=number)
-        if case is not None:
-            body = messages.CASE_NUMBER_SMS.format(
-                city=self.city,
-                service=case.service_name.lower(),
-                where=f" at {case.address}" if case.address else "",
-                number=number,
-            )
-            enqueue_sms(
-                db_session=db_session,
-                to=ctx.turn.sender,
-                body=body,
-                reason="case_number",
-                conversation_id=ctx.conversation.id,
-                case_id=case.id,
-                now=ctx.now,
-            )
-        return self._say(ctx, "SMS_SENT", "sms_sent")
-
-
-def _question(attr: Attribute, channel: str) -> str:
-    """An attribute's question, with numbered choices by text, or said aloud on a call."""
-    if channel != "voice" or not attr.values:
-        return attr.question()
-    names = [v.name.lower() for v in attr.values]
-    said = ", ".join(names[:-1]) + f", or {names[-1]}"
-    return f"{attr.description} You can say {said}. Or press 1 to {len(names)}."
-
-
-def _put_location(slots: dict[str, Any], loc: Location) -> None:
-    slots.update(
-        street=loc.street.name,
-        number=loc.number,
-        cross=loc.cross.name if loc.cross else None,
-        address=loc.address,
-        lat=loc.lat,
-        long=loc.long,
-        precise=loc.precise,
-    )
-
-
-def _summary(service: Service, slots: dict[str, Any]) -> str:
-    parts = [f"{service.service_name} at {slots['address']}."]
-    for attr in service.attributes:
-        key = slots["attributes"].get(attr.code)
-        if key is None:
-            continue
-        name = next((v.name for v in attr.values if v.key == key), key)
-        parts.append(f"{attr.code.replace('_', ' ').capitalize()}: {name}.")
-    details = slots.get("description") or slots["first_text"]
-    parts.append(f'Details: "{details[:160]}"')
-    return " ".join(parts)

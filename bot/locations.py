@@ -83,6 +83,94 @@ NOT_NAMES = {
     "avenue",
 }
 NUMBER_RE = re.compile(r"^\d{1,6}[a-z]?$")
+# Street names that are also everyday words: they count as a street only with a suffix
+# ("Front St"), a house number ("12 front"), or beside "and" ("front and main").
+COMMON_WORDS = {
+    "front",
+    "back",
+    "corner",
+    "bridge",
+    "center",
+    "chapel",
+    "church",
+    "court",
+    "garden",
+    "grand",
+    "green",
+    "grove",
+    "hill",
+    "king",
+    "lake",
+    "market",
+    "mill",
+    "north",
+    "south",
+    "west",
+    "park",
+    "pleasant",
+    "school",
+    "spring",
+    "state",
+    "summer",
+    "winter",
+    "union",
+    "water",
+    "liberty",
+    "division",
+    "federal",
+    "commercial",
+    "depot",
+    "ridge",
+    "valley",
+    "river",
+    "meadow",
+    "orchard",
+    "pearl",
+    "rose",
+    "prospect",
+    "summit",
+    "sunset",
+    "crescent",
+    "brook",
+    "bay",
+    "canal",
+    "cottage",
+    "fountain",
+    "forest",
+    "granite",
+    "quarry",
+    "academy",
+    "college",
+    "highland",
+    "hillside",
+    "beacon",
+    "island pond",
+}
+IDIOM_BEFORE = {"front": ("in", "out", "up", "the"), "back": ("out", "the", "in", "go")}
+IDIOM_AFTER = {"front": ("of", "door", "yard", "steps", "window"), "back": ("of", "door", "yard")}
+# Numbers in a message that are not house numbers: phones, dates, times, units, durations.
+NOT_ADDRESS_NUMBERS = re.compile(
+    r"(\+?1[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b"
+    r"|\b\d{1,2}/\d{1,2}(/\d{2,4})?\b"
+    r"|\b\d{1,2}(:\d{2})?\s?(am|pm|a\.m\.|p\.m\.)"
+    r"|\b\d{1,2}:\d{2}\b"
+    r"|\b(apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\s*#?\s*[a-z]?\d+[a-z]?\b"
+    r"|\b\d+\s*(days?|weeks?|hours?|hrs?|minutes?|mins?|months?|years?|yrs?|nights?|times?|cars?|people|kids|dogs?|bags?|cans?)\b"
+    r"|\b(since|on|before|after|by) (the )?\d{1,2}(st|nd|rd|th)\b",
+    re.IGNORECASE,
+)
+UNIT_RE = re.compile(r"\b(apt|apartment|unit|suite|#)\s*#?\s*([a-z]?\d+[a-z]?)\b", re.IGNORECASE)
+
+
+def address_text(text: str) -> str:
+    """The text with numbers that cannot be house numbers blanked out."""
+    return NOT_ADDRESS_NUMBERS.sub(" ", text)
+
+
+def unit_number(text: str) -> str | None:
+    """An apartment or unit number written in the text ('apt 4B' -> '4B')."""
+    match = UNIT_RE.search(text)
+    return match.group(2).upper() if match else None
 
 
 def _ordinal(n: int) -> str:
@@ -257,6 +345,14 @@ class StreetDirectory:
             or after == "and"
             or NUMBER_RE.match(before)
         )
+        if core in COMMON_WORDS and not has_suffix:
+            # "in front of me", "at school", "out back": an ordinary word, unless it reads as
+            # a street: a house number before it, "and" beside it, or the whole answer.
+            in_context = bool(NUMBER_RE.match(before)) or "and" in (before, after)
+            if len(toks) <= n + 1 and not strict and score == 100:
+                in_context = True
+            if before in IDIOM_BEFORE.get(core, ()) or after in IDIOM_AFTER.get(core, ()):
+                return None
         if not in_context and (strict or score < 100):
             return None
         return _Hit(street, i, i + n + (1 if has_suffix else 0), score)

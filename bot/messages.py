@@ -152,6 +152,18 @@ CASE_NUMBER_SMS = (
 )
 
 
+# ---- leaving the script: danger checks, corrections, questions asked mid-report ----
+DANGER_CHECK = (
+    "Is anyone in danger right now? If so, call 911 now. If not, reply NO and I'll carry on."
+)
+VOICE_DANGER_CHECK = (
+    "Is anyone in danger right now? If so, hang up and dial 9 1 1. If not, say no, or press 2."
+)
+CHANGED = "OK, I've changed that."
+ASIDE = "{answer} Back to your report: {question}"
+VOICE_ASIDE = "{answer} Now, back to your report. {question}"
+
+
 def text(name: str, channel: str) -> str:
     """The wording of a message for a channel: VOICE_<name> on calls when there is one."""
     if channel == "voice":

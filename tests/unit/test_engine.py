@@ -229,6 +229,7 @@ def test_inactive_conversation_times_out(settings, nlu):
         kb=rt.kb,
         streets=rt.streets,
         nlu=nlu,
+        safety=rt.bot.safety,
         conversation_timeout=timedelta(minutes=30),
         clock=lambda: clock[0],
     )

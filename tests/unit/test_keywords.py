@@ -1,4 +1,4 @@
-"""Compliance keywords, dialogue controls and the emergency safety net."""
+"""Compliance keywords and plain yes, no and skip answers."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import pytest
 
 from bot.keywords import (
     compliance_keyword,
-    is_cancel,
     is_no,
     is_skip,
     is_yes,
-    looks_like_emergency,
 )
 
 
@@ -41,19 +39,6 @@ def test_compliance_keyword(text, keyword):
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["no", "Nope", "cancel", "Cancel that", "start over", "never mind", "nevermind", "forget it"],
-)
-def test_is_cancel(text):
-    assert is_cancel(text)
-
-
-@pytest.mark.parametrize("text", ["yes", "ok", "cancel the noise", "no, it's on elm", "not sure"])
-def test_is_not_cancel(text):
-    assert not is_cancel(text)
-
-
-@pytest.mark.parametrize(
     ("text", "yes", "no", "skip"),
     [
         ("yes", True, False, False),
@@ -75,49 +60,3 @@ def test_is_not_cancel(text):
 )
 def test_yes_no_skip(text, yes, no, skip):
     assert (is_yes(text), is_no(text), is_skip(text)) == (yes, no, skip)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "my house is on fire",
-        "There's a fire in the kitchen",
-        "someone got shot",
-        "someone was stabbed",
-        "he is not breathing",
-        "my kid isn't breathing",
-        "someone is breaking in",
-        "I smell gas",
-        "a man has a gun",
-        "call 911",
-    ],
-)
-def test_clear_emergencies(text):
-    assert looks_like_emergency(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "there's a fire hydrant leaking",
-        "there is a fire lane blocked",
-        "fire hydrant is open",
-        "the streetlight is out",
-        "the fire station siren is loud",
-        "there's a fire pit burning next door",
-        "power is out",
-        "car parked in the fire lane",
-    ],
-)
-def test_not_emergencies(text):
-    assert not looks_like_emergency(text)
-
-
-@pytest.mark.parametrize("text", ["pothole on fire lane", "truck parked on fire lane"])
-def test_fire_lane_is_not_an_emergency(text):
-    assert not looks_like_emergency(text)
-
-
-@pytest.mark.parametrize("text", ["my neighbor overdosed", "someone is overdosing", "overdose"])
-def test_overdose_is_an_emergency(text):
-    assert looks_like_emergency(text)

@@ -1,0 +1,33 @@
+"""What only a phone call has: silence, unclear speech, the keypad and asking for an operator."""
+
+from __future__ import annotations
+
+from bot.dialogue import Dialogue, Reply
+from bot.state import Step
+from cases.service import find_case_number
+
+MAX_NO_INPUT = 2  # silent or unclear voice turns before the keypad menu
+OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "human"}
+
+
+def no_input(d: Dialogue) -> Reply:
+    """Silence or speech too unclear to act on: ask again, then offer the keypad."""
+    d.state.no_input += 1
+    if d.state.no_input >= MAX_NO_INPUT:
+        return d.say("KEYPAD", "keypad")
+    question = d.state.last_question or d.wording.text("ANYTHING_ELSE", "voice")
+    return d.say("NO_INPUT", "no_input", question=question)
+
+
+def keypad(d: Dialogue) -> Reply | None:
+    """Keypad presses outside a question: 1 report, 2 information, 0 operator."""
+    digits = d.turn.digits or ""
+    if digits == "0":
+        return d.handoff("operator")
+    if d.state.step != Step.IDLE or find_case_number(digits):
+        return None  # an answer to the question asked (or a case number): handled as text
+    if digits == "1":
+        return d.say("KEYPAD_REPORT", "question")
+    if digits == "2":
+        return d.say("KEYPAD_INFO", "question")
+    return d.say("KEYPAD", "keypad")

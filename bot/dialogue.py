@@ -1,0 +1,114 @@
+"""What one turn works with: the message in, the reply out, and the conversation in between."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import messages
+from bot.state import DialogueState
+from cases import conversations
+from cases.models import Case, Conversation
+from nlu.client import Parse
+
+CONFIDENT = 0.6  # the running bot's fallback threshold (config.yml's FallbackClassifier)
+MAX_TRIES = 3  # failed answers to one question before a human takes over
+
+# What a call does after a reply of each kind (texts have no such step).
+CALL_ACTIONS = {"emergency": "hangup", "closing": "hangup", "handoff": "dial", "keypad": "keypad"}
+
+
+def call_action(kind: str, channel: str) -> str | None:
+    """The call step a reply of this kind takes on this channel (None: keep listening)."""
+    return CALL_ACTIONS.get(kind) if channel == "voice" else None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A channel-neutral inbound message (an SMS, or one spoken or keyed answer on a call)."""
+
+    channel: str
+    sender: str
+    text: str
+    message_id: str | None = None
+    asr_confidence: float | None = None
+    digits: str | None = None
+    call_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers, and what happened.
+
+    action: None (wait for the next message), "hangup", "dial" (connect a person) or "keypad"
+    (offer keypad input). keys: whether a keypad answer fits what was asked (calls).
+    """
+
+    text: str
+    kind: str
+    case_number: str | None = None
+    replayed: bool = False
+    action: str | None = None
+    keys: bool = False
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The city's name and number, filled into every message."""
+
+    city: str
+    phone: str
+
+    def text(self, name: str, channel: str, **values: Any) -> str:
+        """A message from the catalogue for a channel, with its placeholders filled."""
+        return messages.text(name, channel).format(city=self.city, phone=self.phone, **values)
+
+
+@dataclass
+class Dialogue:
+    """One turn in progress: the conversation, what was said and understood, and the state."""
+
+    conversation: Conversation
+    text: str  # what the resident said, redacted (voice: spoken numbers as digits)
+    parse: Parse | None
+    now: datetime
+    turn: Turn
+    state: DialogueState
+    wording: Wording
+    case: Case | None = None
+
+    @property
+    def intent(self) -> str | None:
+        return self.parse.intent if self.parse else None
+
+    @property
+    def voice(self) -> bool:
+        return self.turn.channel == "voice"
+
+    def confident(self, intent: str) -> bool:
+        """Whether the NLU names this intent at the running bot's threshold."""
+        return bool(
+            self.parse and self.parse.intent == intent and self.parse.confidence >= CONFIDENT
+        )
+
+    def words(self, name: str, **values: Any) -> str:
+        """A message's wording on this turn's channel."""
+        return self.wording.text(name, self.turn.channel, **values)
+
+    def say(self, name: str, kind: str, **values: Any) -> Reply:
+        """Reply with a catalogue message."""
+        return Reply(self.words(name, **values), kind)
+
+    def handoff(self, reason: str, name: str = "HANDOFF") -> Reply:
+        """Put the conversation in the staff queue (a call is connected to a person)."""
+        self.state.reset()
+        conversations.request_handoff(self.conversation, reason=reason, now=self.now)
+        return self.say(name, "handoff")
+
+    def retry(self, name: str, kind: str, **values: Any) -> Reply:
+        """Ask again, up to MAX_TRIES, then hand the conversation to a person."""
+        self.state.tries += 1
+        if self.state.tries >= MAX_TRIES:
+            return self.handoff("stuck", "HANDOFF_AFTER_MISSES")
+        return self.say(name, kind, **values)

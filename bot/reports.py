@@ -1,0 +1,366 @@
+"""Making a report: fill the service's slots, take corrections at any step, read back, file."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from bot import corrections, keywords
+from bot.catalog import Attribute, Catalog, Service, mention
+from bot.dialogue import Dialogue, Reply
+from bot.knowledge import KnowledgeBase
+from bot.locations import Location, StreetDirectory, address_text, unit_number
+from bot.spoken import spell_digits
+from bot.state import Report, Slot, Step
+from cases.models import Case
+from cases.outbox import enqueue_sms
+from cases.service import create_case, get_case
+
+SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
+MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing)\b")
+
+
+class ReportFlow:
+    """Slot filling driven by the catalogue: ask only what is missing, change what is corrected."""
+
+    def __init__(self, *, catalog: Catalog, streets: StreetDirectory, kb: KnowledgeBase):
+        self.catalog = catalog
+        self.streets = streets
+        self.kb = kb
+
+    # ----------------------------------------------------------- starting
+    def start(self, d: Dialogue, service: Service) -> Reply:
+        """A new report from its first message: take whatever it already says."""
+        report = Report(service=service.intent, first_text=d.text.strip()[:1000])
+        found = self.streets.find(address_text(d.text), strict=True)
+        if found.location:
+            put_location(report, found.location)
+        _mentioned_attributes(service, report, d.text)
+        d.state.reset()
+        d.state.step, d.state.report = Step.COLLECTING, report
+        if found.unknown_street and not found.location:
+            d.state.pending = Slot.LOCATION
+            return d.say("UNKNOWN_STREET", "question", street=found.unknown_street)
+        return self.next(d)
+
+    def next(self, d: Dialogue) -> Reply:
+        """Ask the next missing thing, or read the report back for confirmation."""
+        state = d.state
+        assert state.report is not None
+        service = self.catalog.by_intent[state.report.service]
+        state.tries = 0
+        slot, attribute, question = self.missing(d, service, state.report)
+        state.pending, state.attribute = slot, attribute
+        if slot is None:
+            state.step = Step.CONFIRMING
+            return d.say("CONFIRM", "confirm", summary=summary(service, state.report))
+        state.step = Step.COLLECTING
+        return Reply(question, "question")
+
+    def missing(
+        self, d: Dialogue, service: Service, report: Report
+    ) -> tuple[Slot | None, str | None, str]:
+        """The first slot still empty, the attribute it is (if one), and its question."""
+        if not report.street:
+            prompt = d.words("LOCATION") if d.voice else service.location_prompt
+            return Slot.LOCATION, None, prompt
+        if service.location_kind == "building" and not report.number:
+            return Slot.PRECISION, None, d.words("ASK_PRECISION_BUILDING", street=report.street)
+        if not report.precise and not report.precision_skipped:
+            return Slot.PRECISION, None, d.words("ASK_PRECISION_STREET", street=report.street)
+        if (
+            service.needs_description
+            and not report.description
+            and len(report.first_text.split()) < SHORT_DESCRIPTION_WORDS
+        ):
+            return Slot.DESCRIPTION, None, service.description_prompt or ""
+        for attr in service.attributes:
+            if attr.required and attr.code not in report.attributes:
+                return Slot.ATTRIBUTE, attr.code, attribute_question(attr, d.turn.channel)
+        return None, None, ""
+
+    # ----------------------------------------------------------- answers
+    def collect(self, d: Dialogue) -> Reply:
+        """An answer to the question asked, a change to an earlier one, or something else."""
+        state = d.state
+        report = state.report
+        assert report is not None
+        service = self.catalog.by_intent[report.service]
+        if self.correct(d, service, report, confirming=False):
+            return self.next(d)
+        if (aside := self.aside(d)) is not None:
+            return aside
+        if state.pending == Slot.LOCATION:
+            found = self.streets.find(address_text(d.text), strict=False)
+            if not found.location:
+                street = (found.unknown_street or d.text)[:60]
+                return d.retry("UNKNOWN_STREET", "question", street=street)
+            put_location(report, found.location)
+        elif state.pending == Slot.PRECISION:
+            if keywords.is_skip(d.text) and service.location_kind == "street":
+                report.precision_skipped = True
+            elif not self.refine_location(report, d.text):
+                question = self.missing(d, service, report)[2]
+                return d.retry("ASK_AGAIN", "question", question=question)
+        elif state.pending == Slot.DESCRIPTION:
+            report.description = d.text.strip()[:1000]
+        elif state.pending == Slot.ATTRIBUTE and state.attribute:
+            attr = service.attribute(state.attribute)
+            if attr.values:
+                value = attr.find_value(corrections.without_negated(d.text) or d.text)
+                if value is None:
+                    value = attr.find_value(d.text)
+                if value is None:
+                    asked = attribute_question(attr, d.turn.channel)
+                    return d.retry("ANSWER_CHOICES", "question", question=asked)
+                report.attributes[attr.code] = value.key
+            elif d.text:
+                report.attributes[attr.code] = d.text[:200]
+        _mentioned_unit(service, report, d.text)
+        return self.next(d)
+
+    def aside(self, d: Dialogue) -> Reply | None:
+        """A question asked in the middle of a report: answer it, then ask again."""
+        intent = d.intent
+        if intent not in self.kb.by_intent or not d.confident(str(intent)):
+            return None
+        if d.state.pending == Slot.DESCRIPTION and not corrections.is_question(d.text):
+            return None
+        answer = self.kb.by_intent[str(intent)]
+        again = self.next(d).text
+        said = answer.spoken if d.voice else answer.sms()
+        return Reply(d.words("ASIDE", answer=said, question=again), "answer")
+
+    def refine_location(self, report: Report, text: str) -> bool:
+        """Add a house number or cross street to a street-only location."""
+        text = address_text(text)
+        street = self.streets.match_name(report.street or "")
+        found = self.streets.find(text, strict=True).location
+        number = re.search(r"\b\d{1,6}[a-z]?\b", keywords.normalise(text))
+        if found is None and number is None:
+            found = self.streets.find(text, strict=False).location
+        if found is not None and found.precise:
+            put_location(report, found)
+        elif found is not None and street and found.street != street:
+            put_location(report, Location(street, cross=found.street))
+        elif number and street:
+            put_location(report, Location(street, number=number.group(0)))
+        else:
+            return False
+        return True
+
+    # ----------------------------------------------------------- corrections
+    def correct(self, d: Dialogue, service: Service, report: Report, *, confirming: bool) -> bool:
+        """Apply a change to a slot already filled; True when something changed."""
+        text, marked = d.text, corrections.is_correction(d.text) or confirming
+        if not marked:
+            return False
+        changed = self._correct_place(report, text, d.state.pending)
+        if not changed and report.street and (number := corrections.corrected_number(text)):
+            street = self.streets.match_name(report.street)
+            if street is not None:
+                put_location(report, Location(street, number=number))
+                changed = True
+        changed = self._correct_service(d, report) or changed
+        service = self.catalog.by_intent[report.service]
+        cleaned = corrections.without_negated(text)
+        for attr in service.attributes:
+            if not attr.values or (attr.code == d.state.attribute and not confirming):
+                continue
+            value = mention(attr.values, cleaned)
+            known = attr.code in report.attributes or confirming
+            if value and known and report.attributes.get(attr.code) != value.key:
+                report.attributes[attr.code] = value.key
+                changed = True
+        if confirming and (more := MORE_DETAIL.match(corrections.words(text))):
+            detail = text.strip()[more.end() :].strip(" :,.") or text.strip()
+            report.description = f"{report.description or ''} {detail}".strip()[:1000]
+            changed = True
+        return changed
+
+    def _correct_place(self, report: Report, text: str, pending: Slot | None) -> bool:
+        if pending == Slot.LOCATION or not report.street:
+            return False
+        place = address_text(text)
+        found = self.streets.find(place, strict=True).location
+        if found is None:
+            found = self.streets.find(place, strict=False).location
+        if found is None:
+            return False
+        if found.street.name != report.street:
+            if (
+                pending == Slot.PRECISION
+                and not found.precise
+                and not corrections.MARKERS.search(corrections.words(text))
+            ):
+                return False  # "Main St" asked for a cross street is the answer, not a change
+            report.clear_place()
+            put_location(report, found)
+            return True
+        if found.precise and found.address != report.address:
+            put_location(report, found)
+            return True
+        return False
+
+    def _correct_service(self, d: Dialogue, report: Report) -> bool:
+        intent = d.intent
+        if (
+            intent is None
+            or intent == report.service
+            or intent not in self.catalog.by_intent
+            or not d.confident(intent)
+        ):
+            return False
+        report.service = intent
+        report.attributes = {}
+        _mentioned_attributes(self.catalog.by_intent[intent], report, d.text)
+        return True
+
+    # ----------------------------------------------------------- read-back and filing
+    def confirm(self, d: Dialogue, db_session: Session) -> Reply:
+        """YES files, NO cancels, a change is applied and read back again."""
+        report = d.state.report
+        assert report is not None
+        service = self.catalog.by_intent[report.service]
+        answer = yes_no(d)
+        if answer is True:
+            return self.file(d, service, db_session)
+        if self.correct(d, service, report, confirming=True):
+            reply = self.next(d)
+            return Reply(f"{d.words('CHANGED')} {reply.text}", reply.kind)
+        if answer is False:
+            d.state.reset()
+            return d.say("CANCELLED", "cancelled")
+        if (aside := self.aside(d)) is not None:
+            return aside
+        return d.retry("CONFIRM_AGAIN", "confirm")
+
+    def file(self, d: Dialogue, service: Service, db_session: Session) -> Reply:
+        """File the case in this turn's transaction and give its number."""
+        report = d.state.report
+        assert report is not None
+        description = report.first_text
+        if report.description:
+            description = f"{description}\n{report.description}"
+        case = create_case(
+            db_session=db_session,
+            service_code=service.service_code,
+            service_name=service.service_name,
+            agency_responsible=service.agency,
+            description=description[:4000],
+            source=d.turn.channel,
+            address=report.address,
+            lat=report.lat,
+            long=report.long,
+            attributes=dict(report.attributes),
+            expected_days=service.expected_days or None,
+            service_notice=service.next_steps,
+            contact_phone=d.turn.sender,
+            conversation_id=d.conversation.id,
+            now=d.now,
+        )
+        d.case = case
+        number = str(case.service_request_id)
+        note = ""
+        if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):
+            said = str(original.service_request_id)
+            note = d.words("DUPLICATE_NOTE", number=spell_digits(said) if d.voice else said)
+        d.state.reset()
+        if d.voice:
+            d.state.step, d.state.case = Step.OFFER_SMS, number
+        reply = d.say(
+            "FILED",
+            "filed",
+            number=spell_digits(number) if d.voice else number,
+            service=service.service_name,
+            agency=service.agency,
+            next_steps=service.next_steps,
+            duplicate=f"{note} " if note else "",
+        )
+        return Reply(reply.text, "filed", case_number=number)
+
+    def offer_sms(self, d: Dialogue, db_session: Session) -> Reply:
+        """After a call files a case: text the number to the caller if they say yes."""
+        number = d.state.case or ""
+        answer = yes_no(d)
+        if answer is None:
+            return d.retry("CONFIRM_AGAIN", "confirm")
+        d.state.reset()
+        if not answer:
+            return d.say("SMS_DECLINED", "menu")
+        case = get_case(db_session=db_session, service_request_id=number)
+        if case is not None:
+            enqueue_sms(
+                db_session=db_session,
+                to=d.turn.sender,
+                body=d.wording.text(
+                    "CASE_NUMBER_SMS",
+                    "sms",
+                    service=case.service_name.lower(),
+                    where=f" at {case.address}" if case.address else "",
+                    number=number,
+                ),
+                reason="case_number",
+                conversation_id=d.conversation.id,
+                case_id=case.id,
+                now=d.now,
+            )
+        return d.say("SMS_SENT", "sms_sent")
+
+
+def yes_no(d: Dialogue) -> bool | None:
+    """A yes or a no (words, the NLU's affirm/deny, or keys 1 and 2), else None."""
+    if keywords.is_yes(d.text) or d.intent == "affirm" or d.turn.digits == "1":
+        return True
+    if keywords.is_no(d.text) or d.intent == "deny" or d.turn.digits == "2":
+        return False
+    return None
+
+
+def attribute_question(attr: Attribute, channel: str) -> str:
+    """An attribute's question, with numbered choices by text, or said aloud on a call."""
+    if channel != "voice" or not attr.values:
+        return attr.question()
+    names = [v.name.lower() for v in attr.values]
+    said = ", ".join(names[:-1]) + f", or {names[-1]}"
+    return f"{attr.description} You can say {said}. Or press 1 to {len(names)}."
+
+
+def put_location(report: Report, loc: Location) -> None:
+    """Fill the place slots from a location."""
+    report.street = loc.street.name
+    report.number = loc.number
+    report.cross = loc.cross.name if loc.cross else None
+    report.address = loc.address
+    report.lat, report.long = loc.lat, loc.long
+    report.precise = loc.precise
+
+
+def summary(service: Service, report: Report) -> str:
+    """The read-back: service, place, answers and the resident's words."""
+    parts = [f"{service.service_name} at {report.address}."]
+    for attr in service.attributes:
+        key = report.attributes.get(attr.code)
+        if key is None:
+            continue
+        name = next((v.name for v in attr.values if v.key == key), key)
+        parts.append(f"{attr.code.replace('_', ' ').capitalize()}: {name}.")
+    details = report.description or report.first_text
+    parts.append(f'Details: "{details[:160]}"')
+    return " ".join(parts)
+
+
+def _mentioned_attributes(service: Service, report: Report, text: str) -> None:
+    """Choices the message already names ("no hot water", "bigger than a tire")."""
+    for attr in service.attributes:
+        if attr.values and (value := mention(attr.values, text)):
+            report.attributes[attr.code] = value.key
+    _mentioned_unit(service, report, text)
+
+
+def _mentioned_unit(service: Service, report: Report, text: str) -> None:
+    """An apartment or unit number, for services that ask for one."""
+    codes = {a.code for a in service.attributes if not a.values}
+    if "unit" in codes and "unit" not in report.attributes and (unit := unit_number(text)):
+        report.attributes["unit"] = unit
