@@ -9,7 +9,7 @@ from bot.keywords import normalise
 # Whole messages that drop a report (the carrier keyword CANCEL is an opt-out, see keywords.py).
 CANCEL_WHOLE = re.compile(
     r"^(no|nope|nah|cancel|start over|restart|reset|nvm|never ?mind|abort|quit it|stop that|"
-    r"forget it|scratch that|nothing|none|no thanks|no thank you)$"
+    r"forget it|scratch that|no thanks|no thank you)$"
 )
 # Phrases that drop a report wherever they stand in a message.
 CANCEL_PHRASES = re.compile(

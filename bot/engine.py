@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -39,6 +40,25 @@ SIMPLE = {
 # message does not ask about a case ("call me back at 555 010 2288" is not a case number).
 REPORT_OVER_STATUS = 0.1
 STATUS_WORDS = ("status", "update", "case", "ticket", "report number", "follow up", "reference")
+
+
+PHONE_NUMBER = re.compile(r"(\+?1[\s.-]?)?\(?\b(?!311)\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b")
+
+
+def for_nlu(text: str) -> str:
+    """What the NLU is asked: phone numbers carry no intent and look like case numbers to it."""
+    return PHONE_NUMBER.sub(" ", text).strip() or text
+
+
+def top_intents(parse: Parse | None, n: int = 3) -> list[dict[str, object]]:
+    """The classifier's best n intents with confidences (before the fallback), for review."""
+    if parse is None:
+        return []
+    ranked = [r for r in parse.ranking if r.get("name") != FALLBACK_INTENT][:n]
+    return [
+        {"name": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 4)}
+        for r in ranked
+    ]
 
 
 class Engine:
@@ -85,15 +105,16 @@ class Engine:
         ):
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
         db_session.commit()  # release the read transaction before the (slow) NLU call
-        danger = self.safety.lexicon(text)
+        place_free = self.streets.without_streets(text)  # "Water St" is not about water
+        danger = self.safety.lexicon(place_free)
         parse, nlu_error = None, None
         listen = keyword is None and not turn.digits and self._heard(turn, text)
         if listen and danger.level < Danger.CLEAR:
             try:
-                parse = self.nlu.parse(text)
+                parse = self.nlu.parse(for_nlu(text))
             except NLUError as exc:
                 nlu_error = str(exc)
-            danger = self.safety.assess(text, parse)
+            danger = self.safety.assess(place_free, parse)
         for attempt in range(3):
             try:
                 with db_session.begin():
@@ -199,6 +220,8 @@ class Engine:
                 intent=parse.intent if parse else None,
                 confidence=parse.confidence if parse else None,
                 entities=parse.entities if parse else [],
+                ranking=top_intents(parse),
+                danger=danger.reason if danger.level > Danger.NONE else None,
                 nlu_error=nlu_error,
                 reply=reply.text,
                 reply_kind=reply.kind,

@@ -156,7 +156,7 @@ NOT_ADDRESS_NUMBERS = re.compile(
     r"|\b\d{1,2}:\d{2}\b"
     r"|\b(apt|apartment|unit|suite|ste|fl|floor|room|rm|#)\s*#?\s*[a-z]?\d+[a-z]?\b"
     r"|\b\d+\s*(days?|weeks?|hours?|hrs?|minutes?|mins?|months?|years?|yrs?|nights?|times?|cars?|people|kids|dogs?|bags?|cans?)\b"
-    r"|\b(since|on|before|after|by) (the )?\d{1,2}(st|nd|rd|th)\b",
+    r"|\b(since|on|before|after|by|until|till) the \d{1,2}(st|nd|rd|th)\b",
     re.IGNORECASE,
 )
 UNIT_RE = re.compile(r"\b(apt|apartment|unit|suite|#)\s*#?\s*([a-z]?\d+[a-z]?)\b", re.IGNORECASE)
@@ -268,6 +268,9 @@ class StreetDirectory:
 
     def __init__(self, streets: list[Street]):
         self.streets = sorted(streets, key=lambda s: -len(" ".join(s.core)))
+        cores = "|".join(re.escape(" ".join(s.core)).replace(r"\ ", r"\s+") for s in self.streets)
+        aliases = "|".join(sorted(SUFFIX_OF, key=len, reverse=True))
+        self._named = re.compile(rf"\b(\d+\s+)?({cores})\s+({aliases})\b\.?", re.IGNORECASE)
 
     @classmethod
     def load(cls, path: Path) -> StreetDirectory:
@@ -275,6 +278,10 @@ class StreetDirectory:
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         return cls([street_from_name(r["name"], r.get("lat"), r.get("long")) for r in rows])
+
+    def without_streets(self, text: str) -> str:
+        """The text with street names blanked ("Grove Street" must not answer "street?")."""
+        return self._named.sub(" ", text)
 
     def match_name(self, text: str) -> Street | None:
         """The street a bare street name ('elm st', 'Mapel Ave') refers to."""
@@ -327,7 +334,12 @@ class StreetDirectory:
         core = " ".join(street.core)
         if window == core:
             score = 100.0
-        elif len(core) >= 5 and window[:1] == core[:1] and len(toks) >= i + n:
+        elif (
+            len(core) >= 5
+            and window[:1] == core[:1]
+            and len(toks) >= i + n
+            and not any(t in LOCATIVES for t in toks[i : i + n])
+        ):
             score = fuzz.ratio(window, core)
         else:
             return None

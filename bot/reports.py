@@ -18,6 +18,7 @@ from cases.outbox import enqueue_sms
 from cases.service import create_case, get_case
 
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
+CROSS_STREET = re.compile(r"\b(cross ?street|cross st|corner (of|with)|intersection)\b")
 MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing)\b")
 
 
@@ -36,7 +37,7 @@ class ReportFlow:
         found = self.streets.find(address_text(d.text), strict=True)
         if found.location:
             put_location(report, found.location)
-        _mentioned_attributes(service, report, d.text)
+        _mentioned_attributes(service, report, self.streets.without_streets(d.text))
         d.state.reset()
         d.state.step, d.state.report = Step.COLLECTING, report
         if found.unknown_street and not found.location:
@@ -164,7 +165,7 @@ class ReportFlow:
                 changed = True
         changed = self._correct_service(d, report) or changed
         service = self.catalog.by_intent[report.service]
-        cleaned = corrections.without_negated(text)
+        cleaned = corrections.without_negated(self.streets.without_streets(text))
         for attr in service.attributes:
             if not attr.values or (attr.code == d.state.attribute and not confirming):
                 continue
@@ -182,18 +183,17 @@ class ReportFlow:
     def _correct_place(self, report: Report, text: str, pending: Slot | None) -> bool:
         if pending == Slot.LOCATION or not report.street:
             return False
-        place = address_text(text)
+        place = corrections.without_negated(address_text(text))  # "Monroe St, not Court"
         found = self.streets.find(place, strict=True).location
         if found is None:
-            found = self.streets.find(place, strict=False).location
-        if found is None:
             return False
+        street = self.streets.match_name(report.street)
+        if CROSS_STREET.search(place) and street and found.street != street and not found.number:
+            put_location(report, Location(street, cross=found.street))
+            return True
         if found.street.name != report.street:
-            if (
-                pending == Slot.PRECISION
-                and not found.precise
-                and not corrections.MARKERS.search(corrections.words(text))
-            ):
+            marked = corrections.MARKERS.search(corrections.words(text))
+            if pending == Slot.PRECISION and not found.precise and not marked:
                 return False  # "Main St" asked for a cross street is the answer, not a change
             report.clear_place()
             put_location(report, found)
@@ -214,7 +214,8 @@ class ReportFlow:
             return False
         report.service = intent
         report.attributes = {}
-        _mentioned_attributes(self.catalog.by_intent[intent], report, d.text)
+        text = self.streets.without_streets(d.text)
+        _mentioned_attributes(self.catalog.by_intent[intent], report, text)
         return True
 
     # ----------------------------------------------------------- read-back and filing

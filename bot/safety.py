@@ -17,6 +17,74 @@ from nlu.client import Parse
 CLEAR_CONFIDENCE = 0.5
 POSSIBLE_CONFIDENCE = 0.2
 EMERGENCY_INTENT = "emergency"
+# A fragment ("near Court St", "three one one zero...") says too little for the NLU's doubt to
+# count: the NLU alone may only ask when a message has this many words of substance.
+MIN_CONTENT_WORDS = 3
+NOT_CONTENT = set(
+    [
+        "zero",
+        "oh",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "hundred",
+        "thousand",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "at",
+        "on",
+        "in",
+        "by",
+        "near",
+        "to",
+        "from",
+        "off",
+        "corner",
+        "cross",
+        "street",
+        "st",
+        "avenue",
+        "ave",
+        "road",
+        "rd",
+        "yes",
+        "no",
+        "yeah",
+        "yep",
+        "nope",
+        "ok",
+        "okay",
+        "um",
+        "uh",
+        "it",
+        "its",
+        "is",
+        "my",
+        "i",
+    ]
+)
 
 
 class Danger(IntEnum):
@@ -57,12 +125,16 @@ class DangerDetector:
         possible: list[str],
         past: str,
         still_now: str,
+        asking: str,
+        explained: str,
     ):
         self.safe = _compile(safe)
         self.danger = {name: _compile(patterns) for name, patterns in danger.items()}
         self.possible = _compile(possible)
         self.past = re.compile(past)
         self.still_now = re.compile(still_now)
+        self.asking = re.compile(asking)
+        self.explained = re.compile(explained)
 
     @classmethod
     def load(cls, path: Path) -> DangerDetector:
@@ -74,33 +146,53 @@ class DangerDetector:
             possible=list(data["possible"]),
             past=str(data["past"]),
             still_now=str(data["still_now"]),
+            asking=str(data["asking"]),
+            explained=str(data["explained"]),
         )
 
     def lexicon(self, text: str) -> Assessment:
-        """What the words alone say, with routine look-alikes blanked out first."""
+        """What the words alone say, with routine look-alikes blanked out first.
+
+        A danger told in the past ("last week", "every night") is not one now; reason then
+        says why, so that the NLU is not taken over the words ("past" or "look-alike").
+        """
         words = normalise(text)
         if not words:
             return Assessment(Danger.NONE)
         masked = self.safe.sub(" _ ", words)
-        in_past = bool(self.past.search(masked)) and not self.still_now.search(masked)
+        if self.past.search(masked) and not self.still_now.search(masked):
+            return Assessment(Danger.NONE, "past")
+        if self.explained.search(masked):
+            return Assessment(Danger.NONE, "look-alike")
         for name, pattern in self.danger.items():
             if pattern.search(masked):
-                return Assessment(Danger.POSSIBLE if in_past else Danger.CLEAR, name)
-        if not in_past and self.possible.search(masked):
+                return Assessment(Danger.CLEAR, name)
+        if self.possible.search(masked) and not self.asking.search(masked):
             return Assessment(Danger.POSSIBLE, "possible")
-        return Assessment(Danger.NONE)
+        return Assessment(Danger.NONE, "look-alike" if masked != words else "")
 
     def assess(self, text: str, parse: Parse | None) -> Assessment:
-        """The lexicon and the NLU together: the more alarmed of the two wins."""
+        """The lexicon and the NLU together: the more alarmed of the two wins.
+
+        The NLU is not heard over words that place the danger in the past or explain it away
+        (a look-alike phrase and nothing else alarming), nor on questions about services.
+        """
         found = self.lexicon(text)
-        if found.level == Danger.CLEAR or parse is None:
+        if found.level == Danger.CLEAR or parse is None or found.reason in ("past", "look-alike"):
             return found
         confidence = emergency_confidence(parse)
         if parse.intent == EMERGENCY_INTENT or (
             _top(parse) == EMERGENCY_INTENT and confidence >= CLEAR_CONFIDENCE
         ):
             return Assessment(Danger.CLEAR, "nlu")
-        if found.level == Danger.NONE and confidence >= POSSIBLE_CONFIDENCE:
+        words = normalise(text)
+        substance = [w for w in words.split() if w.isalpha() and w not in NOT_CONTENT]
+        if (
+            found.level == Danger.NONE
+            and confidence >= POSSIBLE_CONFIDENCE
+            and len(substance) >= MIN_CONTENT_WORDS
+            and not self.asking.search(words)
+        ):
             return Assessment(Danger.POSSIBLE, "nlu")
         return found
 

@@ -149,6 +149,9 @@ class Turn(Base):
     intent: Mapped[str | None] = mapped_column(String(64), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
     entities: Mapped[list[Any]] = mapped_column(default=list)
+    # The NLU's top three intents before the fallback: [{"name", "confidence"}, ...]
+    ranking: Mapped[list[Any]] = mapped_column(default=list)
+    danger: Mapped[str | None] = mapped_column(String(32))  # why a danger was seen, if one was
     nlu_error: Mapped[str | None] = mapped_column(String(256))
     reply: Mapped[str] = mapped_column(Text, default="")
     reply_kind: Mapped[str] = mapped_column(String(32), default="")

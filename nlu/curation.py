@@ -31,7 +31,7 @@ def sync_low_confidence(*, db_session: Session, days: int = 30, limit: int = 500
         .limit(limit)
     ).all()
     for turn in turns:
-        suggested = turn.intent if turn.intent != "nlu_fallback" else None
+        suggested = turn.intent if turn.intent != "nlu_fallback" else _best_guess(turn)
         db_session.add(
             TrainingCandidate(
                 turn_id=turn.id,
@@ -44,6 +44,12 @@ def sync_low_confidence(*, db_session: Session, days: int = 30, limit: int = 500
         )
     db_session.flush()
     return len(turns)
+
+
+def _best_guess(turn: Turn) -> str | None:
+    """For a fallback turn: the classifier's own first choice, as a suggestion to confirm."""
+    ranked = [r.get("name") for r in turn.ranking or [] if r.get("name") != "nlu_fallback"]
+    return str(ranked[0]) if ranked else None
 
 
 def pending(*, db_session: Session, limit: int = 200) -> list[TrainingCandidate]:

@@ -67,3 +67,20 @@ def standin():
     server = TwilioStandIn()
     yield server
     server.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what residents feel: conversation success by category, emergency recall."""
+    import sys
+
+    conversations = sys.modules.get("tests.integration.test_conversations")
+    if conversations is not None and conversations.RESULTS:
+        from tests import conversation_runner
+
+        terminalreporter.write_sep("=", "conversations")
+        terminalreporter.write_line(conversation_runner.table(list(conversations.RESULTS.values())))
+    emergencies = sys.modules.get("tests.integration.test_emergencies")
+    if emergencies is not None and emergencies.SUMMARY:
+        terminalreporter.write_sep("=", "emergency detection")
+        for line in emergencies.SUMMARY:
+            terminalreporter.write_line(line)

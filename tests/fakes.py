@@ -43,5 +43,14 @@ class FakeNLU:
                     {"entity": "case_id", "value": m.group(0)}
                     for m in re.finditer(r"311-\d{6,}", text)
                 ]
-                return Parse(intent, confidence, entities)
-        return Parse("out_of_scope", 0.8)
+                return Parse(intent, confidence, entities, _ranking(intent, confidence))
+        return Parse("out_of_scope", 0.8, [], _ranking("out_of_scope", 0.8))
+
+
+def _ranking(intent: str, confidence: float) -> list[dict[str, object]]:
+    """A Rasa-like ranking: a fallback is ranked first, then the classifier's own guesses."""
+    ranked: list[dict[str, object]] = [{"name": intent, "confidence": confidence}]
+    if intent == "nlu_fallback":
+        ranked.append({"name": "graffiti", "confidence": 0.3})
+    ranked.append({"name": "greet", "confidence": round((1 - confidence) / 2, 4)})
+    return ranked

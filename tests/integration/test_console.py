@@ -140,6 +140,18 @@ def test_transcript_shows_intent_confidence_and_reply(sam, runtime):
     page = sam.get(f"/console/conversations/{conv.id}").get_data(as_text=True)
     assert "pothole at 5 elm st" in page and "pothole" in page and "0.93" in page
     assert "Here&#39;s your report" in page or "Here's your report" in page
+    assert "top: pothole 0.93, greet 0.04" in page
+
+
+def test_a_fallback_turn_becomes_a_candidate_with_the_classifiers_guess(ada, runtime):
+    text(runtime, "blorp zzz", sender="+15550100902")
+    page = ada.get("/console/admin/candidates").get_data(as_text=True)
+    assert "blorp zzz" in page
+    with runtime.Session() as s:
+        candidate = s.scalars(select(TrainingCandidate)).one()
+        turn = s.scalars(select(Turn)).one()
+    assert turn.intent == "nlu_fallback" and turn.ranking[0]["name"] == "graffiti"
+    assert candidate.suggested_intent == "graffiti"
 
 
 def test_take_reply_and_close_a_handoff(sam, runtime):

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from bot.engine import Turn
+from bot.engine import Turn, for_nlu
 from bot.state import DialogueState, Step
 from cases.models import Case, Conversation
 from nlu.client import Parse
@@ -142,7 +142,7 @@ def test_ordinary_words_are_not_streets(say):
 
 def test_a_call_back_number_is_not_a_case_number(say, runtime, nlu):
     text = "no heat since friday at 44 maple ave, call me back at 555 010 2288"
-    nlu.parses[text] = Parse(
+    nlu.parses[for_nlu(text)] = Parse(
         "check_status",
         0.7,
         [],
@@ -154,6 +154,12 @@ def test_a_call_back_number_is_not_a_case_number(say, runtime, nlu):
     reply = say(text)
     assert reply.kind == "confirm" and "44 Maple Avenue" in reply.text
     assert "case number" not in reply.text
+    assert "2288" not in nlu.calls[-1]  # the NLU never sees the phone number
+
+
+def test_case_numbers_still_reach_the_nlu():
+    assert for_nlu("status 311-0001234") == "status 311-0001234"
+    assert for_nlu("call me at (555) 010-2288") == "call me at"
 
 
 def test_a_phone_number_is_not_a_house_number(say):
