@@ -353,6 +353,9 @@ class Engine:
             return self._status(d, number, db_session)  # a case number says it all
         if intent == "check_status" and (service := self._report_not_status(d)):
             intent = service
+        if intent == "emergency":  # the words explained the danger away: the runner-up is meant
+            intent = self._runner_up(d)
+            known = intent is not None
         if not known or intent == "out_of_scope":
             misses = state.misses + 1
             if misses >= 2:
@@ -377,6 +380,16 @@ class Engine:
             return d.say("THANKS" if intent == "thank_you" else "GOODBYE", "closing")
         name, kind = SIMPLE[str(intent)]
         return d.say(name, kind)
+
+    def _runner_up(self, d: Dialogue) -> str | None:
+        """The best intent other than emergency and the fallback, if the classifier offers one."""
+        ranked = [
+            (float(r.get("confidence") or 0), str(r.get("name")))
+            for r in (d.parse.ranking if d.parse else [])
+            if r.get("name") not in ("emergency", FALLBACK_INTENT)
+        ]
+        confidence, name = max(ranked, default=(0.0, ""))
+        return name if confidence >= REPORT_OVER_STATUS else None
 
     def _report_not_status(self, d: Dialogue) -> str | None:
         """The service a 'check_status' message really reports, when it names no case at all."""

@@ -17,6 +17,7 @@ from nlu.client import Parse
 CLEAR_CONFIDENCE = 0.5
 POSSIBLE_CONFIDENCE = 0.2
 EMERGENCY_INTENT = "emergency"
+ROUTINE_CONFIDENCE = 0.8  # an urgent word beside a routine request this sure is emphasis
 # A fragment ("near Court St", "three one one zero...") says too little for the NLU's doubt to
 # count: the NLU alone may only ask when a message has this many words of substance.
 MIN_CONTENT_WORDS = 3
@@ -127,6 +128,8 @@ class DangerDetector:
         still_now: str,
         asking: str,
         explained: str,
+        emphasis: str,
+        humor: str,
     ):
         self.safe = _compile(safe)
         self.danger = {name: _compile(patterns) for name, patterns in danger.items()}
@@ -135,6 +138,8 @@ class DangerDetector:
         self.still_now = re.compile(still_now)
         self.asking = re.compile(asking)
         self.explained = re.compile(explained)
+        self.emphasis = re.compile(emphasis)
+        self.humor = re.compile(humor)
 
     @classmethod
     def load(cls, path: Path) -> DangerDetector:
@@ -148,6 +153,8 @@ class DangerDetector:
             still_now=str(data["still_now"]),
             asking=str(data["asking"]),
             explained=str(data["explained"]),
+            emphasis=str(data["emphasis"]),
+            humor=str(data["humor"]),
         )
 
     def lexicon(self, text: str) -> Assessment:
@@ -167,8 +174,11 @@ class DangerDetector:
         for name, pattern in self.danger.items():
             if pattern.search(masked):
                 return Assessment(Danger.CLEAR, name)
-        if self.possible.search(masked) and not self.asking.search(masked):
+        casual = self.asking.search(masked) or self.humor.search(masked)
+        if self.possible.search(masked) and not casual:
             return Assessment(Danger.POSSIBLE, "possible")
+        if self.emphasis.search(masked) and not casual:
+            return Assessment(Danger.POSSIBLE, "emphasis")
         return Assessment(Danger.NONE, "look-alike" if masked != words else "")
 
     def assess(self, text: str, parse: Parse | None) -> Assessment:
@@ -181,6 +191,9 @@ class DangerDetector:
         if found.level == Danger.CLEAR or parse is None or found.reason in ("past", "look-alike"):
             return found
         confidence = emergency_confidence(parse)
+        routine = parse.intent != EMERGENCY_INTENT and parse.confidence >= ROUTINE_CONFIDENCE
+        if found.reason == "emphasis" and routine:
+            return Assessment(Danger.NONE, "emphasis")  # "EMERGENCY!!! my recycling wasn't..."
         if parse.intent == EMERGENCY_INTENT or (
             _top(parse) == EMERGENCY_INTENT and confidence >= CLEAR_CONFIDENCE
         ):

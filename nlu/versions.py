@@ -6,7 +6,6 @@ Service functions take the session as a keyword and know nothing of Flask; the c
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
 from nlu.client import RasaClient
-from nlu.evaluate import rasa_test_nlu
+from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, train_nlu
 
 STALE = timedelta(minutes=30)  # a training that has not finished by then is considered dead
@@ -150,26 +149,35 @@ def train(
 
 
 def evaluate(model: Path, out: Path, heldout: Path = HELD_OUT) -> dict[str, Any]:
-    """`rasa test nlu` on the held-out file: per-intent scores and every prediction."""
+    """Score a model on the held-out file as the running bot uses it (after the fallback).
+
+    Every figure comes from parsing each text the way /model/parse does, so a prediction under
+    the fallback threshold counts as "not understood"; `rasa test nlu` (which undoes the
+    fallback) still runs for its confusion matrix and the classifier's own macro-F1.
+    """
     intents = rasa_test_nlu(model, out, heldout)
-    predictions: dict[str, str] = {}
-    for name in ("intent_errors.json", "intent_successes.json"):
-        path = out / name
-        if path.exists():
-            for row in json.loads(path.read_text()):
-                predictions[row["text"]] = (row.get("intent_prediction") or {}).get("name", "")
+    examples = load_examples(heldout)
+    parsed = parse_offline(model, [text for text, _ in examples])
+    scores = runtime_scores(examples, [row["intent"] for row in parsed])
     per_intent = {
-        k: {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
-        for k, v in intents.items()
-        if isinstance(v, dict)
-        and "support" in v
-        and k not in ("macro avg", "weighted avg", "micro avg")
+        intent: {
+            "precision": v["precision"],
+            "recall": v["recall"],
+            "f1-score": v["f1"],
+            "support": v["support"],
+        }
+        for intent, v in scores["per_intent"].items()
     }
     return {
-        "macro_f1": round(float(intents["macro avg"]["f1-score"]), 4),
-        "accuracy": intents.get("accuracy"),
+        "macro_f1": scores["macro_f1"],
+        "accuracy": scores["accuracy"],
+        "oos_catch": scores["oos_catch"],
+        "false_fallback": scores["false_fallback"],
+        "classifier_macro_f1": round(float(intents["macro avg"]["f1-score"]), 4),
         "per_intent": per_intent,
-        "predictions": predictions,
+        "predictions": {
+            text: bot_label(row["intent"]) for (text, _), row in zip(examples, parsed, strict=True)
+        },
         "confusion_matrix": str(out / "intent_confusion_matrix.png"),
     }
 

@@ -180,3 +180,15 @@ def test_old_dictionary_state_starts_afresh():
     assert DialogueState.from_json({"step": "collecting", "pending": "attr:size"}) == (
         DialogueState()
     )
+
+
+def test_an_emergency_guess_explained_away_by_the_words_takes_the_runner_up(say, runtime, nlu):
+    text = "drowning in paperwork for a permit, when are city offices open"
+    nlu.parses[text] = Parse(
+        "emergency",
+        0.7,
+        [],
+        [{"name": "emergency", "confidence": 0.7}, {"name": "ask_office_hours", "confidence": 0.2}],
+    )
+    reply = say(text)
+    assert reply.kind == "answer" and cases(runtime) == 0
