@@ -22,6 +22,7 @@ CONVERSATION_INTENTS = (
     "emergency",
     "help",
     "out_of_scope",
+    "cancel",
 )
 
 

@@ -49,6 +49,9 @@ NUMBER_CORRECTIONS = [
 NEGATED = re.compile(
     r"\b(not|no longer|isnt|wasnt|not just|not only)( only| just)?( the| a| my)? \w+( \w+)?"
 )
+YES_START = re.compile(
+    r"^(y|yes|yeah|yea|yep|yup|ya|sure|ok|okay|go ahead|do it|lets do it|please do|correct)\b"
+)
 QUESTION = re.compile(
     r"\?\s*$|^(how|what|when|where|why|who|which|can i|do i|is there|are there)\b"
 )
@@ -63,6 +66,11 @@ def is_cancel(text: str) -> bool:
     """Whether the message drops the report in progress, in the resident's own words."""
     said = words(text)
     return bool(CANCEL_WHOLE.match(said) or CANCEL_PHRASES.search(said))
+
+
+def starts_yes(text: str) -> bool:
+    """Whether the message opens with a yes ("yeah let's do it"): never read as cancelling."""
+    return bool(YES_START.match(words(text)))
 
 
 def is_correction(text: str) -> bool:

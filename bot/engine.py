@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -10,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import calls, corrections, keywords
+from bot import calls, corrections, intents, keywords
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, Wording, call_action
 from bot.knowledge import KnowledgeBase
@@ -35,30 +34,8 @@ SIMPLE = {
     "goodbye": ("GOODBYE", "closing"),
     "affirm": ("ANYTHING_ELSE", "menu"),
     "deny": ("ANYTHING_ELSE", "menu"),
+    "cancel": ("NOTHING_TO_CANCEL", "menu"),
 }
-# A check_status guess without a case number is a report if a service ranks this high and the
-# message does not ask about a case ("call me back at 555 010 2288" is not a case number).
-REPORT_OVER_STATUS = 0.1
-STATUS_WORDS = ("status", "update", "case", "ticket", "report number", "follow up", "reference")
-
-
-PHONE_NUMBER = re.compile(r"(\+?1[\s.-]?)?\(?\b(?!311)\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b")
-
-
-def for_nlu(text: str) -> str:
-    """What the NLU is asked: phone numbers carry no intent and look like case numbers to it."""
-    return PHONE_NUMBER.sub(" ", text).strip() or text
-
-
-def top_intents(parse: Parse | None, n: int = 3) -> list[dict[str, object]]:
-    """The classifier's best n intents with confidences (before the fallback), for review."""
-    if parse is None:
-        return []
-    ranked = [r for r in parse.ranking if r.get("name") != FALLBACK_INTENT][:n]
-    return [
-        {"name": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 4)}
-        for r in ranked
-    ]
 
 
 class Engine:
@@ -111,7 +88,7 @@ class Engine:
         listen = keyword is None and not turn.digits and self._heard(turn, text)
         if listen and danger.level < Danger.CLEAR:
             try:
-                parse = self.nlu.parse(for_nlu(text))
+                parse = self.nlu.parse(intents.for_nlu(text))
             except NLUError as exc:
                 nlu_error = str(exc)
             danger = self.safety.assess(place_free, parse)
@@ -220,7 +197,7 @@ class Engine:
                 intent=parse.intent if parse else None,
                 confidence=parse.confidence if parse else None,
                 entities=parse.entities if parse else [],
-                ranking=top_intents(parse),
+                ranking=intents.top_intents(parse),
                 danger=danger.reason if danger.level > Danger.NONE else None,
                 nlu_error=nlu_error,
                 reply=reply.text,
@@ -348,13 +325,15 @@ class Engine:
         )
         entity = d.parse.entity("case_id") or ""  # Rasa's RegexEntityExtractor
         number = find_case_number(entity) or find_case_number(d.text)
+        if number and intent == "cancel":
+            return d.handoff("cancel_case")  # a filed case is withdrawn by a person
         if number and (not known or intent in ("out_of_scope", "check_status")):
             state.reset()
             return self._status(d, number, db_session)  # a case number says it all
-        if intent == "check_status" and (service := self._report_not_status(d)):
+        if intent == "check_status" and (service := intents.report_not_status(d, self.catalog)):
             intent = service
         if intent == "emergency":  # the words explained the danger away: the runner-up is meant
-            intent = self._runner_up(d)
+            intent = intents.runner_up(d)
             known = intent is not None
         if not known or intent == "out_of_scope":
             misses = state.misses + 1
@@ -380,29 +359,6 @@ class Engine:
             return d.say("THANKS" if intent == "thank_you" else "GOODBYE", "closing")
         name, kind = SIMPLE[str(intent)]
         return d.say(name, kind)
-
-    def _runner_up(self, d: Dialogue) -> str | None:
-        """The best intent other than emergency and the fallback, if the classifier offers one."""
-        ranked = [
-            (float(r.get("confidence") or 0), str(r.get("name")))
-            for r in (d.parse.ranking if d.parse else [])
-            if r.get("name") not in ("emergency", FALLBACK_INTENT)
-        ]
-        confidence, name = max(ranked, default=(0.0, ""))
-        return name if confidence >= REPORT_OVER_STATUS else None
-
-    def _report_not_status(self, d: Dialogue) -> str | None:
-        """The service a 'check_status' message really reports, when it names no case at all."""
-        said = corrections.words(d.text)
-        if d.parse is None or any(word in said for word in STATUS_WORDS):
-            return None
-        ranked = [
-            (float(r.get("confidence") or 0), str(r.get("name")))
-            for r in d.parse.ranking
-            if r.get("name") in self.catalog.by_intent
-        ]
-        best = max(ranked, default=(0.0, ""))
-        return best[1] if best[0] >= REPORT_OVER_STATUS else None
 
     def _status(self, d: Dialogue, number: str, db_session: Session) -> Reply:
         case = get_case(db_session=db_session, service_request_id=number)

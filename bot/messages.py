@@ -160,6 +160,10 @@ VOICE_DANGER_CHECK = (
     "Is anyone in danger right now? If so, hang up and dial 9 1 1. If not, say no, or press 2."
 )
 CHANGED = "OK, I've changed that."
+NOTHING_TO_CANCEL = "There's nothing to cancel right now. " + MENU
+VOICE_NOTHING_TO_CANCEL = (
+    "There's nothing to cancel right now. " + VOICE_MENU + " What do you need?"
+)
 ASIDE = "{answer} Back to your report: {question}"
 VOICE_ASIDE = "{answer} Now, back to your report. {question}"
 

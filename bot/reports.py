@@ -92,6 +92,8 @@ class ReportFlow:
             return self.next(d)
         if (aside := self.aside(d)) is not None:
             return aside
+        if state.pending != Slot.DESCRIPTION and said_cancel(d) and not self._fits(d, report):
+            return self.cancel(d)
         if state.pending == Slot.LOCATION:
             found = self.streets.find(address_text(d.text), strict=False)
             if not found.location:
@@ -230,12 +232,23 @@ class ReportFlow:
         if self.correct(d, service, report, confirming=True):
             reply = self.next(d)
             return Reply(f"{d.words('CHANGED')} {reply.text}", reply.kind)
-        if answer is False:
-            d.state.reset()
-            return d.say("CANCELLED", "cancelled")
+        if answer is False or said_cancel(d):
+            return self.cancel(d)
         if (aside := self.aside(d)) is not None:
             return aside
         return d.retry("CONFIRM_AGAIN", "confirm")
+
+    def cancel(self, d: Dialogue) -> Reply:
+        """Drop the report: nothing is filed."""
+        d.state.reset()
+        return d.say("CANCELLED", "cancelled")
+
+    def _fits(self, d: Dialogue, report: Report) -> bool:
+        """Whether the message answers the question asked (then it is not a cancellation)."""
+        if d.state.pending == Slot.ATTRIBUTE and d.state.attribute:
+            service = self.catalog.by_intent[report.service]
+            return service.attribute(d.state.attribute).find_value(d.text) is not None
+        return self.streets.find(address_text(d.text), strict=False).location is not None
 
     def file(self, d: Dialogue, service: Service, db_session: Session) -> Reply:
         """File the case in this turn's transaction and give its number."""
@@ -308,6 +321,11 @@ class ReportFlow:
                 now=d.now,
             )
         return d.say("SMS_SENT", "sms_sent")
+
+
+def said_cancel(d: Dialogue) -> bool:
+    """The NLU's cancel intent, unless the message opens with a yes ("yeah let's do it")."""
+    return d.confident("cancel") and not corrections.starts_yes(d.text)
 
 
 def yes_no(d: Dialogue) -> bool | None:

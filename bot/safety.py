@@ -14,8 +14,8 @@ from nlu.client import Parse
 # The NLU's emergency intent counts at a lower confidence than any other intent: top-ranked at
 # CLEAR_CONFIDENCE it is an emergency; anywhere in the ranking at POSSIBLE_CONFIDENCE the bot
 # asks. Tuned on tests/emergency/dev.yml (see docs/emergencies.md), never on the held-out set.
-CLEAR_CONFIDENCE = 0.5
-POSSIBLE_CONFIDENCE = 0.2
+CLEAR_CONFIDENCE = 0.6
+POSSIBLE_CONFIDENCE = 0.4
 EMERGENCY_INTENT = "emergency"
 ROUTINE_CONFIDENCE = 0.8  # an urgent word beside a routine request this sure is emphasis
 # A fragment ("near Court St", "three one one zero...") says too little for the NLU's doubt to
@@ -190,21 +190,20 @@ class DangerDetector:
         found = self.lexicon(text)
         if found.level == Danger.CLEAR or parse is None or found.reason in ("past", "look-alike"):
             return found
+        words = normalise(text)
+        if self.asking.search(words):
+            return found  # a question or a request for service: the words decide, not the NLU
         confidence = emergency_confidence(parse)
         routine = parse.intent != EMERGENCY_INTENT and parse.confidence >= ROUTINE_CONFIDENCE
         if found.reason == "emphasis" and routine:
             return Assessment(Danger.NONE, "emphasis")  # "EMERGENCY!!! my recycling wasn't..."
-        if parse.intent == EMERGENCY_INTENT or (
-            _top(parse) == EMERGENCY_INTENT and confidence >= CLEAR_CONFIDENCE
-        ):
+        if _top(parse) == EMERGENCY_INTENT and confidence >= CLEAR_CONFIDENCE:
             return Assessment(Danger.CLEAR, "nlu")
-        words = normalise(text)
         substance = [w for w in words.split() if w.isalpha() and w not in NOT_CONTENT]
         if (
             found.level == Danger.NONE
             and confidence >= POSSIBLE_CONFIDENCE
             and len(substance) >= MIN_CONTENT_WORDS
-            and not self.asking.search(words)
         ):
             return Assessment(Danger.POSSIBLE, "nlu")
         return found

@@ -1,11 +1,14 @@
-"""Train each candidate NLU pipeline (nlu/pipelines/*.yml) and compare them on held-out data.
+"""Train each candidate NLU pipeline (nlu/pipelines/*.yml) and compare them as the bot runs them.
 
 Usage: python -m scripts.compare_pipelines [name ...]
 
-For each candidate: training time (first training; later runs reuse the cached model and its
-recorded time), macro-F1 on the held-out text and speech files, the share of out-of-scope
-texts caught on ../shared/eval/external_nlu.yml (evaluation only), parse latency, and a sweep of
-the fallback threshold computed from the raw (pre-fallback) ranking. Writes reports/pipelines/.
+Every figure is what the running bot acts on: the server's /model/parse answer, after its
+FallbackClassifier, with a fallback counted as "not understood" (the same as out_of_scope).
+For each candidate: training time, run-time macro-F1 on the held-out text and speech files,
+out-of-scope caught and in-scope false fallbacks on ../shared/eval/external_nlu.yml (evaluation
+only), parse latency, and a sweep of the fallback and ambiguity thresholds on the validation
+file (tests/nlu_validation.yml) — the thresholds are chosen there, never on the test sets.
+Writes reports/pipelines/.
 """
 
 from __future__ import annotations
@@ -13,50 +16,55 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 from nlu.client import FALLBACK_INTENT
-from nlu.evaluate import OUT_OF_SCOPE, f1_report, latency_ms, load_examples, macro_f1
+from nlu.evaluate import latency_ms, load_examples, runtime_scores, score_with
 from nlu.rasa_cli import HELD_OUT, HELD_OUT_SPEECH, ROOT, TRAINING_DATA, ensure_model
 from nlu.server import RasaServer
 
 EXTERNAL = ROOT.parent / "shared" / "eval" / "external_nlu.yml"
+VALIDATION = ROOT / "tests" / "nlu_validation.yml"
 OUT = ROOT / "reports" / "pipelines"
-THRESHOLDS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+AMBIGUITY = [0.0, 0.05, 0.1, 0.15, 0.2]
+MAX_FALSE_FALLBACK = 0.05  # a threshold may not drop more than this share of in-scope texts
 
-Raw = list[tuple[str, str, float]]  # (truth, top intent before fallback, its confidence)
+
+def with_thresholds(ranking: list[dict[str, Any]], threshold: float, ambiguity: float) -> str:
+    """The intent Rasa's FallbackClassifier would give for this ranking and these thresholds."""
+    ranked = [r for r in ranking if r.get("name") != FALLBACK_INTENT]
+    if not ranked:
+        return FALLBACK_INTENT
+    top = float(ranked[0]["confidence"])
+    second = float(ranked[1]["confidence"]) if len(ranked) > 1 else 0.0
+    if top < threshold or top - second < ambiguity:
+        return FALLBACK_INTENT
+    return str(ranked[0]["name"])
 
 
-def raw_predictions(client, examples: list[tuple[str, str]]) -> Raw:
-    """Top intent and confidence for each example, ignoring the fallback classifier."""
-    out = []
-    for text, intent in examples:
-        parse = client.parse(text)
-        ranking = [r for r in parse.ranking if r.get("name") != FALLBACK_INTENT]
-        top = ranking[0] if ranking else {"name": parse.intent, "confidence": parse.confidence}
-        out.append((intent, str(top["name"]), float(top["confidence"])))
+def sweep(client, examples: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """Run-time scores on the validation file for every (threshold, ambiguity) pair."""
+    rankings = [client.parse(text).ranking for text, _ in examples]
+    out = {}
+    for t in THRESHOLDS:
+        for a in AMBIGUITY:
+            scores = runtime_scores(examples, [with_thresholds(r, t, a) for r in rankings])
+            out[f"{t}/{a}"] = {
+                k: scores[k] for k in ("macro_f1", "oos_catch", "false_fallback", "accuracy")
+            }
     return out
 
 
-def at_threshold(raw: Raw, threshold: float) -> tuple[float, float]:
-    """(macro-F1, out-of-scope catch rate) when predictions below the threshold fall back."""
-    truth, pred = [], []
-    for intent, top, conf in raw:
-        got = top if conf >= threshold else FALLBACK_INTENT
-        truth.append(intent)
-        pred.append("out_of_scope" if intent == "out_of_scope" and got in OUT_OF_SCOPE else got)
-    oos = [p for t, p in zip(truth, pred, strict=True) if t == "out_of_scope"]
-    catch = sum(p == "out_of_scope" for p in oos) / len(oos) if oos else 0.0
-    return macro_f1(f1_report(truth, pred)), catch
+def best_thresholds(table: dict[str, dict[str, Any]]) -> str:
+    """The best validation macro-F1 whose in-scope false fallbacks stay within the limit."""
+    allowed = {k: v for k, v in table.items() if v["false_fallback"] <= MAX_FALSE_FALLBACK}
+    return max(allowed or table, key=lambda k: ((allowed or table)[k]["macro_f1"], k))
 
 
 def evaluate(name: str) -> dict[str, object]:
     """Train (or reuse) and score one candidate."""
     config = ROOT / "nlu" / "pipelines" / f"{name}.yml"
-    threshold = next(
-        float(line.split(":")[1])
-        for line in config.read_text().splitlines()
-        if line.strip().startswith("threshold:")
-    )
     started = time.monotonic()
     model = ensure_model(config, TRAINING_DATA)
     train_seconds = round(time.monotonic() - started, 1)
@@ -69,24 +77,25 @@ def evaluate(name: str) -> dict[str, object]:
     server = RasaServer(model, log_path=OUT / f"{name}-server.log").start()
     try:
         client = server.client(timeout=30)
-        raw = {key: raw_predictions(client, load_examples(path)) for key, path in files.items()}
+        scores = {key: score_with(client, load_examples(path)) for key, path in files.items()}
+        table = sweep(client, load_examples(VALIDATION)) if VALIDATION.exists() else {}
         latency = latency_ms(client, [t for t, _ in load_examples(HELD_OUT)])
     finally:
         server.stop()
     result: dict[str, object] = {
         "pipeline": name,
-        "threshold": threshold,
         "train_seconds": train_seconds,
         "parse_ms": {k: round(v, 1) for k, v in latency.items()},
     }
-    for key, rows in raw.items():
-        f1, catch = at_threshold(rows, threshold)
-        result[f"{key}_macro_f1"] = round(f1, 4)
-        result[f"{key}_oos_catch"] = round(catch, 4)
-    result["sweep"] = {
-        str(t): {key: [round(x, 4) for x in at_threshold(rows, t)] for key, rows in raw.items()}
-        for t in THRESHOLDS
-    }
+    for key, s in scores.items():
+        result[f"{key}_macro_f1"] = s["macro_f1"]
+        result[f"{key}_oos_catch"] = s["oos_catch"]
+        result[f"{key}_false_fallback"] = s["false_fallback"]
+        worst = min(s["per_intent"].items(), key=lambda kv: kv[1]["f1"])
+        result[f"{key}_worst_intent"] = [worst[0], worst[1]["f1"]]
+    if table:
+        result["validation_best"] = best_thresholds(table)
+        result["validation_sweep"] = table
     previous.write_text(json.dumps(result, indent=2))
     return result
 
@@ -97,7 +106,7 @@ def main(names: list[str]) -> None:
     names = names or sorted(p.stem for p in (ROOT / "nlu" / "pipelines").glob("*.yml"))
     for name in names:
         result = evaluate(name)
-        print(json.dumps({k: v for k, v in result.items() if k != "sweep"}), flush=True)
+        print(json.dumps({k: v for k, v in result.items() if k != "validation_sweep"}), flush=True)
 
 
 if __name__ == "__main__":

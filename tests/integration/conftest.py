@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import pytest
@@ -89,3 +91,30 @@ def sms(client) -> Callable[..., SmsReply]:
         return SmsReply(resp.status_code, text, messages)
 
     return _sms
+
+
+@contextmanager
+def gunicorn(database_url: str, rasa_server, token: str) -> Iterator[str]:
+    """gunicorn (2 workers) on a free port with this database and Rasa; yields its base URL."""
+    from nlu.server import free_port
+    from scripts.web import start_gunicorn, stop, wait_healthy
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        CIVICLINE_PORT=str(port),
+        CIVICLINE_WORKERS="2",
+        CIVICLINE_RASA_URL=rasa_server.url,
+        CIVICLINE_RASA_TOKEN=rasa_server.token,
+        TWILIO_AUTH_TOKEN=token,
+        CIVICLINE_PUBLIC_URL=base,
+    )
+    proc = start_gunicorn(env, quiet=True)
+    try:
+        if not wait_healthy(base, proc):
+            pytest.fail("gunicorn did not become healthy")
+        yield base
+    finally:
+        stop(proc)

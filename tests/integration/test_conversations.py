@@ -7,7 +7,6 @@ success by category is printed at the end of `make test` (tests/conftest.py).
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -15,10 +14,9 @@ import pytest
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
 from cases.service import create_case
-from nlu.server import free_port
-from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT
 from tests import conversation_runner as runner
+from tests.integration.conftest import gunicorn
 
 pytestmark = pytest.mark.rasa
 TOKEN = "conversation-test-token"
@@ -44,26 +42,9 @@ def served(tmp_path_factory, rasa_server):
             address="12 Oak Street",
             now=datetime(2026, 11, 1, tzinfo=UTC),
         )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        CIVICLINE_PORT=str(port),
-        CIVICLINE_WORKERS="2",
-        CIVICLINE_RASA_URL=rasa_server.url,
-        CIVICLINE_RASA_TOKEN=rasa_server.token,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        CIVICLINE_PUBLIC_URL=base,
-    )
-    proc = start_gunicorn(env, quiet=True)
-    try:
-        if not wait_healthy(base, proc):
-            pytest.fail("gunicorn did not become healthy")
+    with gunicorn(url, rasa_server, TOKEN) as base:
         yield base, sessions
-    finally:
-        stop(proc)
-        engine.dispose()
+    engine.dispose()
 
 
 @pytest.mark.parametrize(

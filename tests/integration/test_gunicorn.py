@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,9 +10,8 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from cases.models import Case
-from nlu.server import free_port
 from scripts.chat import send
-from scripts.web import start_gunicorn, stop, wait_healthy
+from tests.integration.conftest import gunicorn
 
 pytestmark = pytest.mark.rasa
 TOKEN = "gunicorn-test-token"
@@ -22,25 +20,8 @@ TOKEN = "gunicorn-test-token"
 @pytest.fixture
 def server(database_url, rasa_server):
     """gunicorn (2 workers) on a free port, with the test database and the session's Rasa."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        CIVICLINE_PORT=str(port),
-        CIVICLINE_WORKERS="2",
-        CIVICLINE_RASA_URL=rasa_server.url,
-        CIVICLINE_RASA_TOKEN=rasa_server.token,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        CIVICLINE_PUBLIC_URL=base,
-    )
-    proc = start_gunicorn(env, quiet=True)
-    try:
-        if not wait_healthy(base, proc):
-            pytest.fail("gunicorn did not become healthy")
+    with gunicorn(database_url, rasa_server, TOKEN) as base:
         yield base
-    finally:
-        stop(proc)
 
 
 def test_three_message_report_over_http(server, database_url):

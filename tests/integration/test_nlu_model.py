@@ -9,8 +9,10 @@ import yaml
 
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.knowledge import KnowledgeBase
-from nlu.evaluate import load_examples, rasa_test_nlu
+from nlu.evaluate import load_examples, runtime_scores, score_with
 from nlu.rasa_cli import CONFIG, HELD_OUT, HELD_OUT_SPEECH, ROOT, TRAINING_DATA, run_rasa
+
+VALIDATION = ROOT / "tests" / "nlu_validation.yml"
 
 CONVERSATION = set(CONVERSATION_INTENTS)
 REPORTS = ROOT / "reports"
@@ -33,7 +35,10 @@ def test_enough_training_and_held_out_examples_and_no_overlap():
     assert all(per(train, i) >= 30 for i in intents)
     assert all(per(held, i) >= 8 for i in intents)
     seen = {t.lower() for t, _ in train}
-    assert not seen & {t.lower() for t, _ in held + load_examples(HELD_OUT_SPEECH)}
+    tests = {t.lower() for t, _ in held + load_examples(HELD_OUT_SPEECH)}
+    validation = {t.lower() for t, _ in load_examples(VALIDATION)}
+    assert not seen & tests and not seen & validation and not validation & tests
+    assert {i for _, i in load_examples(VALIDATION)} == intents
 
 
 def test_no_external_evaluation_text_in_training_data():
@@ -63,21 +68,49 @@ def test_rasa_data_validate_passes():
     assert "error" not in out.lower().replace("errors", "")
 
 
-@pytest.mark.slow
-def test_held_out_macro_f1_is_at_least_0_90(rasa_model):
-    report = rasa_test_nlu(rasa_model, REPORTS / "nlu-heldout")
-    macro = report["macro avg"]["f1-score"]
-    (REPORTS / "nlu-heldout-summary.json").write_text(
-        json.dumps({"macro_f1": macro, "accuracy": report.get("accuracy")}, indent=2)
+EXTERNAL = ROOT.parent / "shared" / "eval" / "external_nlu.yml"
+# Floors of the figures residents feel: the running server's answers, after the fallback.
+FLOORS = {"text": 0.93, "speech": 0.93}
+WORST_INTENT = 0.65  # no intent below this F1 on the text set (goal 0.90)
+EXTERNAL_OOS_CATCH = 0.85  # out-of-scope texts on ../shared/eval caught (goal 0.90)
+EXTERNAL_FALSE_FALLBACK = 0.15  # its in-scope texts the bot would not understand (goal 0.05)
+
+
+def _write(name: str, scores: dict) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / f"nlu-runtime-{name}.json").write_text(json.dumps(scores, indent=2))
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize(("name", "path"), [("text", HELD_OUT), ("speech", HELD_OUT_SPEECH)])
+def test_held_out_macro_f1_as_the_bot_runs(rasa_server, name, path):
+    scores = score_with(rasa_server.client(timeout=30), load_examples(path))
+    _write(name, scores)
+    assert scores["macro_f1"] >= FLOORS[name], (
+        f"{name} run-time macro-F1 {scores['macro_f1']:.3f} < {FLOORS[name]} "
+        f"(reports/nlu-runtime-{name}.json lists every miss)"
     )
-    assert macro >= 0.90, f"held-out macro-F1 {macro:.3f} < 0.90 (see reports/nlu-heldout/)"
+    if name == "text":
+        worst = min(scores["per_intent"].items(), key=lambda kv: kv[1]["f1"])
+        assert worst[1]["f1"] >= WORST_INTENT, f"weakest intent {worst}"
 
 
-@pytest.mark.slow
-def test_speech_transcripts_macro_f1_is_at_least_0_85(rasa_model):
-    report = rasa_test_nlu(rasa_model, REPORTS / "nlu-speech", heldout=HELD_OUT_SPEECH)
-    macro = report["macro avg"]["f1-score"]
-    assert macro >= 0.85, f"speech held-out macro-F1 {macro:.3f} < 0.85 (see reports/nlu-speech/)"
+@pytest.mark.rasa
+def test_external_out_of_scope_caught_without_dropping_in_scope_text(rasa_server):
+    if not EXTERNAL.exists():
+        pytest.skip("../shared/eval is not beside this checkout")
+    scores = score_with(rasa_server.client(timeout=30), load_examples(EXTERNAL))
+    _write("external", scores)
+    assert scores["oos_catch"] >= EXTERNAL_OOS_CATCH, scores["oos_catch"]
+    assert scores["false_fallback"] <= EXTERNAL_FALSE_FALLBACK, scores["false_fallback"]
+
+
+def test_runtime_scores_count_a_fallback_as_not_understood():
+    examples = [("a", "pothole"), ("b", "pothole"), ("c", "out_of_scope"), ("d", "graffiti")]
+    scores = runtime_scores(examples, ["pothole", "nlu_fallback", "nlu_fallback", "graffiti"])
+    assert scores["per_intent"]["pothole"]["recall"] == 0.5
+    assert scores["oos_catch"] == 1.0 and scores["false_fallback"] == pytest.approx(1 / 3, 1e-3)
+    assert scores["per_intent"]["out_of_scope"]["precision"] == 0.5
 
 
 @pytest.mark.rasa
@@ -105,3 +138,11 @@ def test_leading_slash_is_not_an_intent_payload(rasa_server):
 )
 def test_typical_messages(rasa_server, text, intent):
     assert rasa_server.client().parse(text).intent == intent
+
+
+def test_the_engine_trusts_intents_at_the_fallback_threshold_rasa_applies():
+    from bot.dialogue import CONFIDENT
+
+    pipeline = yaml.safe_load(CONFIG.read_text())["pipeline"]
+    fallback = next(c for c in pipeline if c["name"] == "FallbackClassifier")
+    assert fallback["threshold"] == CONFIDENT

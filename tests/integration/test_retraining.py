@@ -165,6 +165,11 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
     assert f"epoch {EPOCHS}/{EPOCHS} (100%)" in log and "Warning" not in log
     page = admin.get(f"/console/admin/models/{v2.id}").get_data(as_text=True)
     assert "confusion matrix" in page and "vs active v1" in page
+    assert "as the bot runs it (after the fallback)" in page and "out of scope caught" in page
+    with rt.Session() as s:
+        report = s.get(ModelVersion, v2.id).report
+    assert 0 < report["classifier_macro_f1"] <= 1
+    assert 0 <= report["false_fallback"] <= 1 and 0 <= report["oos_catch"] <= 1
     assert admin.get(f"/console/admin/models/{v2.id}/confusion.png").mimetype == "image/png"
 
     # 3 epochs score below the served model: refused without a reason

@@ -7,7 +7,8 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from bot.engine import Turn, for_nlu
+from bot.engine import Turn
+from bot.intents import for_nlu
 from bot.state import DialogueState, Step
 from cases.models import Case, Conversation
 from nlu.client import Parse
@@ -192,3 +193,16 @@ def test_an_emergency_guess_explained_away_by_the_words_takes_the_runner_up(say,
     )
     reply = say(text)
     assert reply.kind == "answer" and cases(runtime) == 0
+
+
+def test_the_nlu_cancel_intent_drops_a_report_but_never_a_yes(say, runtime, nlu):
+    nlu.parses["the party broke up so drop it"] = Parse("cancel", 0.9)
+    nlu.parses["yeah lets do it"] = Parse("cancel", 0.96)
+    say("pothole at 120 elm st")
+    assert say("yeah lets do it").kind != "cancelled"
+    assert say("the party broke up so drop it").kind == "cancelled"
+
+
+def test_cancel_with_a_case_number_goes_to_a_person(say, runtime, nlu):
+    nlu.parses["please withdraw 311-000042"] = Parse("cancel", 0.9)
+    assert say("please withdraw 311-000042").kind == "handoff"

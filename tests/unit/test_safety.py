@@ -88,9 +88,9 @@ def _parse(intent: str, confidence: float, emergency: float) -> Parse:
 def test_the_nlu_emergency_intent_counts_below_the_fallback_threshold():
     text = "something bad is happening to my neighbour"
     fallback = Parse("nlu_fallback", 0.6, [], [{"name": "nlu_fallback", "confidence": 0.6}])
-    fallback.ranking.append({"name": "emergency", "confidence": 0.55})
+    fallback.ranking.append({"name": "emergency", "confidence": 0.65})
     assert DETECTOR.assess(text, fallback).level == Danger.CLEAR
-    assert DETECTOR.assess(text, _parse("out_of_scope", 0.7, 0.25)).level == Danger.POSSIBLE
+    assert DETECTOR.assess(text, _parse("out_of_scope", 0.5, 0.45)).level == Danger.POSSIBLE
     assert DETECTOR.assess(text, _parse("out_of_scope", 0.9, 0.05)).level == Danger.NONE
     assert DETECTOR.assess(text, None).level == Danger.NONE
 
