@@ -12,7 +12,7 @@ from cases import conversations
 from cases.models import Case, Conversation
 from nlu.client import Parse
 
-CONFIDENT = 0.5  # the same as config.yml's FallbackClassifier threshold (a test checks)
+CONFIDENT = 0.4  # the same as config.yml's FallbackClassifier threshold (a test checks)
 MAX_TRIES = 3  # failed answers to one question before a human takes over
 
 # What a call does after a reply of each kind (texts have no such step).

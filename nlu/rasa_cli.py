@@ -21,6 +21,7 @@ TRAINING_DATA = ROOT / "data" / "nlu.yml"
 HELD_OUT = ROOT / "tests" / "test_nlu.yml"
 HELD_OUT_SPEECH = ROOT / "tests" / "test_nlu_speech.yml"
 EPOCH_RE = re.compile(r"Epochs:\s+(\d+)%.*?(\d+)/(\d+)")
+COMPONENT_RE = re.compile(r"Finished training component '(\w+)'")
 # Library chatter in Rasa's output that tells an admin nothing (kept out of training logs).
 NOISE_RE = re.compile(
     r"Warning|warnings\.warn|declare_namespace|import pkg_resources|setuptools\.pypa\.io|"
@@ -79,6 +80,7 @@ def run_rasa(
     cwd: Path | None = None,
     log_file: Path | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_component: Callable[[str], None] | None = None,
 ) -> str:
     """Run `rasa ARGS`, streaming progress; returns the output, raises on failure.
 
@@ -105,6 +107,13 @@ def run_rasa(
             for line in raw.replace("\r", "\n").splitlines():
                 if not line.strip():
                     continue
+                done = COMPONENT_RE.search(line)
+                if done:  # every pipeline reports its components, with or without epochs
+                    if sink:
+                        sink.write(f"component {done.group(1)} trained\n")
+                        sink.flush()
+                    if on_component:
+                        on_component(done.group(1))
                 match = EPOCH_RE.search(line)
                 if match:
                     pct = int(match.group(1))

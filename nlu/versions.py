@@ -84,13 +84,17 @@ def launch(version_id: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def _config_with_epochs(target: Path, epochs: int | None) -> Path:
-    """config.yml, with DIET's epoch count overridden when asked (same pipeline otherwise)."""
+    """config.yml, with the classifier's passes over the data capped when asked.
+
+    DIET's `epochs`, or logistic regression's `max_iter` (a quick, rough version for tests).
+    """
     yaml = YAML()
     config = yaml.load(CONFIG.read_text())
     if epochs:
         for component in config["pipeline"]:
-            if "epochs" in component:
-                component["epochs"] = epochs
+            for key in ("epochs", "max_iter"):
+                if key in component:
+                    component[key] = epochs
     with target.open("w") as fh:
         yaml.dump(config, fh)
     return target
@@ -121,8 +125,23 @@ def train(
             with sessions() as s, s.begin():
                 s.get(ModelVersion, version_id).progress = pct  # type: ignore[union-attr]
 
+    components = len(YAML().load(config.read_text())["pipeline"])
+    finished: list[str] = []
+
+    def component(name: str) -> None:  # pipelines without epochs still show progress
+        finished.append(name)
+        progress(min(95, round(95 * len(finished) / components)))
+
     try:
-        train_nlu(config, snapshot, folder, "model", log_file=log_path, on_progress=progress)
+        train_nlu(
+            config,
+            snapshot,
+            folder,
+            "model",
+            log_file=log_path,
+            on_progress=progress,
+            on_component=component,
+        )
         seconds = round(time.monotonic() - started, 1)
         with log_path.open("a") as fh:
             fh.write(f"trained in {seconds} s; evaluating on {HELD_OUT.name}\n")

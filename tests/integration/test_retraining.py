@@ -162,7 +162,8 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
     assert state["status"] == "trained", state
     assert 100 in state["seen"] and "held-out macro-F1" in state["log"]
     log = (rt.settings.model_dir / f"v{v2.id}" / "train.log").read_text()
-    assert f"epoch {EPOCHS}/{EPOCHS} (100%)" in log and "Warning" not in log
+    assert "component LogisticRegressionClassifier trained" in log and "Warning" not in log
+    assert "max_iter: 3" in (rt.settings.model_dir / f"v{v2.id}" / "config.yml").read_text()
     page = admin.get(f"/console/admin/models/{v2.id}").get_data(as_text=True)
     assert "confusion matrix" in page and "vs active v1" in page
     assert "as the bot runs it (after the fallback)" in page and "out of scope caught" in page
@@ -172,7 +173,7 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
     assert 0 <= report["false_fallback"] <= 1 and 0 <= report["oos_catch"] <= 1
     assert admin.get(f"/console/admin/models/{v2.id}/confusion.png").mimetype == "image/png"
 
-    # 3 epochs score below the served model: refused without a reason
+    # 3 iterations score below the served model: refused without a reason
     refused = admin.post(
         f"/console/admin/models/{v2.id}/activate", data={"csrf_token": token}, follow_redirects=True
     )
