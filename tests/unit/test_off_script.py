@@ -206,3 +206,11 @@ def test_the_nlu_cancel_intent_drops_a_report_but_never_a_yes(say, runtime, nlu)
 def test_cancel_with_a_case_number_goes_to_a_person(say, runtime, nlu):
     nlu.parses["please withdraw 311-000042"] = Parse("cancel", 0.9)
     assert say("please withdraw 311-000042").kind == "handoff"
+
+
+def test_the_read_back_and_the_stored_state_carry_the_redacted_words(say, runtime):
+    reply = say("pothole at 5 elm st, my card 4111 1111 1111 1111 fell in it")
+    assert reply.kind == "confirm" and "4111" not in reply.text
+    with runtime.Session() as session:
+        conv = session.scalars(select(Conversation)).one()
+    assert "4111" not in str(conv.state)
