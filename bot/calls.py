@@ -11,7 +11,12 @@ OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "
 
 
 def no_input(d: Dialogue) -> Reply:
-    """Silence or speech too unclear to act on: ask again, then offer the keypad."""
+    """Silence or speech too unclear to act on: ask again, then offer the keypad.
+
+    A text with no words (a photo alone, or blanks) is asked for words; the state is kept.
+    """
+    if not d.voice:
+        return d.say("NO_INPUT", "no_input")
     d.state.no_input += 1
     if d.state.no_input >= MAX_NO_INPUT:
         return d.say("KEYPAD", "keypad")

@@ -130,6 +130,10 @@ VOICE_FILED = (
     "{duplicate}{next_steps} "
     "Would you like me to text the case number to this phone? Please say yes or no."
 )
+NO_INPUT = (
+    "I got your message, but there were no words in it (I can't read photos yet). Please tell "
+    "me in words what you need. Emergencies: call 911."
+)
 VOICE_NO_INPUT = "Sorry, I didn't catch that. {question}"
 VOICE_KEYPAD = (
     "Sorry, I'm having trouble hearing you. Press 1 to report a problem, 2 for information, "

@@ -77,6 +77,17 @@ def sms_form(body: str, sender: str, sid: str | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
+def sms_post(client):
+    """Post a whole signed SMS form (for fields the `sms` fixture does not set)."""
+
+    def _post(form: dict[str, str]):
+        headers = {"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/sms", form)}
+        return client.post("/twilio/sms", data=form, headers=headers)
+
+    return _post
+
+
+@pytest.fixture
 def sms(client) -> Callable[..., SmsReply]:
     """Post a signed inbound SMS to /twilio/sms and parse the TwiML reply."""
 

@@ -67,3 +67,8 @@ def test_concurrent_retries_of_one_message_file_one_case(server, database_url):
     engine = create_engine(database_url)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Case.__table__)).scalar() == 1
+
+
+def test_a_blank_text_gets_valid_twiml_under_gunicorn(server):
+    [reply] = send(server, server, TOKEN, "+15550100043", "")
+    assert "no words" in reply and "911" in reply

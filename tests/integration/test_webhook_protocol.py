@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import pytest
@@ -89,6 +90,38 @@ def test_healthz_reports_rasa_down(settings):
     app = create_app(replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}", nlu_timeout=0.5))
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503 and "error" in resp.get_json()["checks"]["rasa"]
+
+
+def test_healthz_never_shows_the_rasa_token_or_internal_errors(settings):
+    port = free_port()
+    app = create_app(
+        replace(
+            settings,
+            rasa_url=f"http://127.0.0.1:{port}",
+            rasa_token="s3cret-rasa-token",
+            nlu_timeout=0.5,
+        )
+    )
+    body = app.test_client().get("/healthz").get_data(as_text=True)
+    assert "s3cret-rasa-token" not in body and "token=" not in body
+    assert str(port) not in body and "Connection" not in body
+
+
+@pytest.mark.parametrize(("body", "media"), [("", "1"), ("", "0"), ("   ", "0")])
+def test_a_photo_only_or_blank_text_gets_a_reply_not_an_error(sms_post, app, body, media):
+    form = sms_form(body, "+15550100004", "SM" + "c" * 32)
+    form["NumMedia"] = media
+    if media == "1":
+        form["MediaUrl0"] = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"
+        form["MediaContentType0"] = "image/jpeg"
+    resp = sms_post(form)
+    assert resp.status_code == 200
+    reply = " ".join(
+        m.text or "" for m in ET.fromstring(resp.get_data(as_text=True)).iter("Message")
+    )
+    assert "words" in reply and "911" in reply
+    with app.extensions["civicline"].Session() as s:
+        assert s.scalars(select(Turn)).one().reply == reply  # stored like any other message
 
 
 def test_rasa_down_still_answers_and_stores_the_message(settings):
