@@ -91,7 +91,7 @@ class Engine:
                 parse = self.nlu.parse(intents.for_nlu(text))
             except NLUError as exc:
                 nlu_error = str(exc)
-            danger = self.safety.assess(place_free, parse)
+            danger = self.safety.assess(place_free, parse, found=danger)
         for attempt in range(3):
             try:
                 with db_session.begin():

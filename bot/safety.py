@@ -181,13 +181,15 @@ class DangerDetector:
             return Assessment(Danger.POSSIBLE, "emphasis")
         return Assessment(Danger.NONE, "look-alike" if masked != words else "")
 
-    def assess(self, text: str, parse: Parse | None) -> Assessment:
+    def assess(self, text: str, parse: Parse | None, found: Assessment | None = None) -> Assessment:
         """The lexicon and the NLU together: the more alarmed of the two wins.
 
         The NLU is not heard over words that place the danger in the past or explain it away
         (a look-alike phrase and nothing else alarming), nor on questions about services.
+        found: the lexicon's verdict on this text, when the caller already has it.
         """
-        found = self.lexicon(text)
+        if found is None:
+            found = self.lexicon(text)
         if found.level == Danger.CLEAR or parse is None or found.reason in ("past", "look-alike"):
             return found
         words = normalise(text)
