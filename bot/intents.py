@@ -7,18 +7,20 @@ import re
 from bot import corrections
 from bot.catalog import Catalog
 from bot.dialogue import Dialogue
+from cases.redact import PHONE_RE
 from nlu.client import FALLBACK_INTENT, Parse
 
 # A check_status guess without a case number is a report if a service ranks this high and the
 # message does not ask about a case ("call me back at 555 010 2288" is not a case number).
 REPORT_OVER_STATUS = 0.1
 STATUS_WORDS = ("status", "update", "case", "ticket", "report number", "follow up", "reference")
-PHONE_NUMBER = re.compile(r"(\+?1[\s.-]?)?\(?\b(?!311)\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b")
+# Redaction placeholders ("[phone removed]") and any phone number: no intent in either.
+NOT_FOR_NLU = re.compile(rf"\[[a-z ]{{1,20}} removed\]|{PHONE_RE.pattern}")
 
 
 def for_nlu(text: str) -> str:
     """What the NLU is asked: phone numbers carry no intent and look like case numbers to it."""
-    return PHONE_NUMBER.sub(" ", text).strip() or text
+    return NOT_FOR_NLU.sub(" ", text).strip() or text
 
 
 def top_intents(parse: Parse | None, n: int = 3) -> list[dict[str, object]]:

@@ -32,9 +32,10 @@ def test_luhn_valid_card_numbers_are_removed(card):
         "order 12345678901234567890",
         "case 311-000123",
         "case 311-0001234567",
-        "call 555-010-0311",
-        "call (555) 010-0311",
-        "text +15550100311",
+        "120 Elm St apt 4B, zip 01101",
+        "pothole 3 feet wide, 2 ft deep, since 10/26",
+        "call me back please",
+        "with regards to the pothole",
     ],
 )
 def test_other_numbers_are_kept(text):
@@ -70,3 +71,66 @@ def test_card_followed_by_more_digits_is_removed(after):
 
 def test_security_code_after_is_colon():
     assert redact("the cvc is: 123") == "the cvc [removed]"
+
+
+PHONE, EMAIL, NAME = "[phone removed]", "[email removed]", "[name removed]"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "555-010-0311",
+        "(555) 010-0311",
+        "(555)010-0311",
+        "555.010.0311",
+        "5550100311",
+        "+15550100311",
+        "+1 555 010 0311",
+        "1-555-010-0311",
+        "+44 20 7946 0958",
+    ],
+)
+def test_phone_numbers_in_free_text_are_removed(phone):
+    assert redact(f"my neighbor {phone} is loud") == f"my neighbor {PHONE} is loud"
+
+
+@pytest.mark.parametrize("email", ["ana@example.com", "ana.ruiz+311@mail.example.co.uk"])
+def test_email_addresses_are_removed(email):
+    assert redact(f"write to {email}.") == f"write to {EMAIL}."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my name is Ana Ruiz and", f"my name is {NAME} and"),
+        ("my name is john smith", f"my name is {NAME}"),
+        ("my name is john and the heat", f"my name is {NAME} and the heat"),
+        ("Regards, Maria", f"Regards, {NAME}"),
+        ("call me Bob", f"call me {NAME}"),
+    ],
+)
+def test_self_introduced_names_are_removed(text, expected):
+    assert redact(text) == expected
+
+
+def test_every_card_in_a_long_run_is_removed():
+    text = "4111 1111 1111 1111 and 5555 5555 5555 4444 " + "1 " * 700
+    out = redact(text)
+    assert "4111" not in out and "5555" not in out and out.count(CARD) == 2
+
+
+def test_card_search_is_bounded_per_group(monkeypatch):
+    """Linear time: each digit group starts at most 19 Luhn checks, however long the run."""
+    import cases.redact as module
+
+    calls = 0
+    real = module.luhn_ok
+
+    def counting(digits):
+        nonlocal calls
+        calls += 1
+        return real(digits)
+
+    monkeypatch.setattr(module, "luhn_ok", counting)
+    redact("1 " * 800)
+    assert calls <= 800 * 19
