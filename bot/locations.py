@@ -185,10 +185,16 @@ def tokens(text: str) -> list[str]:
     out: list[str] = []
     for i, tok in enumerate(raw):
         nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        after = raw[i + 2] if i + 2 < len(raw) else ""
         prev = raw[i - 1] if i else ""
         if tok in ORDINALS:
             tok = ORDINALS[tok]
-        elif tok.isdigit() and nxt in SUFFIX_OF and (not prev or prev in LOCATIVES):
+        elif (
+            tok.isdigit()
+            and nxt in SUFFIX_OF
+            and after not in SUFFIX_OF  # "at 211 Court St": Court is the name here
+            and (not prev or prev in LOCATIVES)
+        ):
             tok = _ordinal(int(tok))  # "on 3 ave" is 3rd Avenue; "120 3 ave" keeps its number
         elif tok in SUFFIX_OF and out:
             tok = SUFFIX_OF[tok]

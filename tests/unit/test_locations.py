@@ -165,3 +165,8 @@ def test_location_address_and_precise():
     assert (Location(elm, "12").address, Location(elm, "12").precise) == ("12 Elm Street", True)
     corner = Location(elm, cross=main)
     assert (corner.address, corner.precise) == ("Elm Street and Main Street", True)
+
+
+def test_a_suffix_word_named_street_keeps_its_house_number(streets):
+    found = streets.find("loud music all night at 211 Court St").location
+    assert found is not None and found.address == "211 Court Street"
