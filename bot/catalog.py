@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from cases.public import PublicPolicy
+
 DATATYPES = {"string", "number", "text", "singlevaluelist"}
 # Intents that steer the conversation (the catalogue and knowledge base name the others).
 CONVERSATION_INTENTS = (
@@ -96,6 +98,20 @@ class Service:
     description_prompt: str | None
     next_steps: str
     attributes: tuple[Attribute, ...] = field(default=())
+    sensitive: bool = True  # a home or a neighbour: published at block level only
+    public_description: str = "none"  # none | redacted (residents' words, redacted again)
+
+    def public_policy(self) -> PublicPolicy:
+        """What the public may see of this service's cases (cases/public.py applies it)."""
+        return PublicPolicy(
+            sensitive=self.sensitive,
+            description=self.public_description,
+            choices={
+                a.code: (a.code.replace("_", " ").capitalize(), {v.key: v.name for v in a.values})
+                for a in self.attributes
+                if a.values
+            },
+        )
 
     def attribute(self, code: str) -> Attribute:
         """The attribute with this code."""
@@ -150,11 +166,15 @@ def _service(raw: dict[str, Any]) -> Service:
                 _attribute(a, i, f"{where} attribute {i}")
                 for i, a in enumerate(raw.get("attributes") or (), 1)
             ),
+            sensitive=bool(raw.get("sensitive", raw.get("location_kind") == "building")),
+            public_description=str(raw.get("public_description", "none")),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc.args[0]!r}") from exc
     if service.location_kind not in {"street", "building"}:
         raise CatalogError(f"{where}: location_kind must be 'street' or 'building'")
+    if service.public_description not in {"none", "redacted"}:
+        raise CatalogError(f"{where}: public_description must be 'none' or 'redacted'")
     if service.needs_description and not service.description_prompt:
         raise CatalogError(f"{where}: needs_description without description_prompt")
     return service
@@ -167,6 +187,7 @@ class Catalog:
         self.services = services
         self.by_intent = {s.intent: s for s in services}
         self.by_code = {s.service_code: s for s in services}
+        self.policies = {s.service_code: s.public_policy() for s in services}
         if len(self.by_code) != len(services) or len(self.by_intent) != len(services):
             raise CatalogError("service codes and intents must be unique")
 

@@ -156,13 +156,18 @@ def change_status(
     notes: str,
     actor: User,
     city: str,
+    public_note: str = "",
     now: datetime | None = None,
 ) -> CaseEvent:
-    """Set status and notes, keep the history, audit it and queue the resident's text, at once."""
+    """Set status and notes, keep the history, audit it and queue the resident's text, at once.
+
+    `notes` are internal (staff only); `public_note` is texted to the reporter and published.
+    """
     if status not in STATUSES:
         raise CaseError("status must be open or closed")
     notes = redact(notes.strip())[:2000]
-    if status == case.status and not notes:
+    public_note = redact(public_note.strip())[:1000]
+    if status == case.status and not notes and not public_note:
         raise CaseError("nothing changed: pick another status or add a note")
     now = now or utcnow()
     event = CaseEvent(
@@ -173,6 +178,7 @@ def change_status(
         from_status=case.status,
         to_status=status,
         notes=notes or None,
+        public_note=public_note or None,
     )
     db_session.add(event)
     record(
@@ -182,11 +188,14 @@ def change_status(
         target_type="case",
         target_id=case.service_request_id,
         now=now,
-        detail={"from": case.status, "to": status, "notes": notes},
+        detail={"from": case.status, "to": status, "notes": notes, "public_note": public_note},
     )
     case.status, case.updated_datetime = status, now
     if notes:
-        case.status_notes = notes
+        case.internal_notes = notes
+    if public_note:
+        case.status_notes = public_note
+    notes = public_note  # only the public note leaves the console
     if case.contact_phone:
         body = STATUS_SMS.format(
             city=city,

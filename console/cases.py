@@ -112,6 +112,7 @@ def case_status(number: str) -> Any:
                 case=found,
                 status=request.form.get("status", ""),
                 notes=request.form.get("notes", ""),
+                public_note=request.form.get("public_note", ""),
                 actor=g.user,
                 city=rt.settings.city_name,
             )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.catalog import Attribute, Catalog, Service
 from bot.locations import StreetDirectory
 from cases.models import ApiKey, Case, utcnow
+from cases.public import PublicPolicy, public_request
 from cases.service import create_case
 
 MAX_RESULTS = 1000
@@ -35,11 +36,6 @@ class Open311Error(Exception):
     def body(self) -> list[dict[str, Any]]:
         """The error array of the spec."""
         return [{"code": self.status, "description": self.description}]
-
-
-def iso(value: datetime | None) -> str | None:
-    """RFC 3339 date-time with its offset, as the spec asks."""
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def service_list(catalog: Catalog) -> list[dict[str, Any]]:
@@ -89,27 +85,9 @@ def service_definition(service: Service) -> dict[str, Any]:
     }
 
 
-def request_body(case: Case) -> dict[str, Any]:
-    """A case as an Open311 service request: public fields only, never contact details."""
-    return {
-        "service_request_id": case.service_request_id,
-        "status": case.status,
-        "status_notes": case.status_notes,
-        "service_name": case.service_name,
-        "service_code": case.service_code,
-        "description": case.description,
-        "agency_responsible": case.agency_responsible,
-        "service_notice": case.service_notice,
-        "requested_datetime": iso(case.requested_datetime),
-        "updated_datetime": iso(case.updated_datetime),
-        "expected_datetime": iso(case.expected_datetime),
-        "address": case.address,
-        "address_id": case.address_id,
-        "zipcode": None,
-        "lat": case.lat,
-        "long": case.long,
-        "media_url": case.media_url,
-    }
+def request_body(case: Case, catalog: Catalog) -> dict[str, Any]:
+    """A case as an Open311 service request: the public view, never contact details."""
+    return public_request(case, catalog.policies.get(case.service_code, PublicPolicy()))
 
 
 def check_jurisdiction(args: Mapping[str, str], configured: str | None) -> None:
@@ -300,14 +278,16 @@ def search_requests(
         if statuses:
             query = query.where(Case.status.in_(statuses))
     query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
-    return [request_body(case) for case in db_session.scalars(query)]
+    return [request_body(case, catalog) for case in db_session.scalars(query)]
 
 
-def get_request(*, db_session: Session, service_request_id: str) -> list[dict[str, Any]]:
+def get_request(
+    *, db_session: Session, service_request_id: str, catalog: Catalog
+) -> list[dict[str, Any]]:
     """GET requests/{id}: a one-element list, as the spec returns it, or a 404."""
     case = db_session.scalars(
         select(Case).where(Case.service_request_id == service_request_id)
     ).first()
     if case is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    return [request_body(case)]
+    return [request_body(case, catalog)]

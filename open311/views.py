@@ -107,8 +107,11 @@ def search(args: dict[str, str]) -> tuple[Any, int]:
 @endpoint("requests")
 def one(args: dict[str, str], request_id: str) -> tuple[Any, int]:
     """One service request (a one-element list, as the spec has it)."""
-    with _runtime().Session() as db_session:
-        return api.get_request(db_session=db_session, service_request_id=request_id), 200
+    runtime = _runtime()
+    with runtime.Session() as db_session:
+        return api.get_request(
+            db_session=db_session, service_request_id=request_id, catalog=runtime.catalog
+        ), 200
 
 
 @bp.get("/discovery.<fmt>")

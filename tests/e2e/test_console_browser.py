@@ -72,7 +72,7 @@ def test_supervisor_works_a_handoff_and_closes_a_case(live, page, standin):
     page.click(f"text={number}")
     assert "120 Elm Street" in page.content()
     page.select_option("select[name=status]", "closed")
-    page.fill("textarea[name=notes]", "The crew filled it this morning.")
+    page.fill("textarea[name=public_note]", "The crew filled it this morning.")
     page.click("button:has-text('Update and text the resident')")
     assert "open → closed" in page.content()
     wait_for(lambda: any(r["To"] == resident and number in r["Body"] for r in standin.requests))

@@ -189,14 +189,21 @@ def test_closing_a_case_notifies_the_resident(sam, runtime):
     token = csrf(sam, f"/console/cases/{number}")
     resp = sam.post(
         f"/console/cases/{number}/status",
-        data={"csrf_token": token, "status": "closed", "notes": "Filled today."},
+        data={
+            "csrf_token": token,
+            "status": "closed",
+            "public_note": "Filled today.",
+            "notes": "Tenant in 4B called twice.",
+        },
     )
     assert resp.status_code == 302
     with runtime.Session() as s:
         case = s.scalars(select(Case)).one()
         [out] = s.scalars(select(OutboundMessage)).all()
     assert case.status == "closed" and case.status_notes == "Filled today."
+    assert case.internal_notes == "Tenant in 4B called twice."
     assert out.to == "+15550100500" and number in out.body and "closed" in out.body
+    assert "Filled today." in out.body and "4B" not in out.body
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "open → closed" in page and "Filled today." in page
     assert "case.status" in audit(runtime)

@@ -1,0 +1,99 @@
+"""The one public view of a case: what Open311, status texts to others and public pages may show.
+
+Every public surface reads a case through `public_request`, never the stored row, so the
+privacy rules live here and are tested once: no contact details, no resident free text unless
+the service allows it (and then redacted again), block-level places for sensitive services,
+only the public note of staff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cases.models import Case
+from cases.redact import redact
+
+HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
+UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
+COORDINATE_PLACES = 3  # about 110 m: a block, not a building
+
+
+@dataclass(frozen=True)
+class PublicPolicy:
+    """How much of one service's cases the public may see (from the service catalogue)."""
+
+    sensitive: bool = True  # block-level place only (unknown services are treated as sensitive)
+    description: str = "none"  # none | redacted: whether residents' words are ever published
+    # attribute code -> (label, value key -> public name): answers chosen from a list are safe
+    choices: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+
+
+def block_address(address: str | None) -> str | None:
+    """'123 Elm Street, Apt 4' -> '100 block of Elm Street'; crossings stay as they are."""
+    if not address:
+        return address
+    address = UNIT_RE.sub("", address.strip())
+    match = HOUSE_NUMBER_RE.match(address)
+    if not match:
+        return address
+    number, street = int(match.group(1)), match.group(2)
+    return f"{number // 100 * 100} block of {street}"
+
+
+def public_summary(case: Case, policy: PublicPolicy) -> str:
+    """The list answers of a case in words ('Noise type: Loud music'): never free text."""
+    parts = []
+    for code, value in (case.attributes or {}).items():
+        label, names = policy.choices.get(code, ("", {}))
+        if str(value) in names:
+            parts.append(f"{label}: {names[str(value)]}")
+    return "; ".join(parts)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def public_place(case: Case, policy: PublicPolicy) -> tuple[str | None, float | None, float | None]:
+    """The address and coordinates the public may see."""
+    if not policy.sensitive:
+        return case.address, case.lat, case.long
+
+    def rounded(x: float | None) -> float | None:
+        return None if x is None else round(x, COORDINATE_PLACES)
+
+    return block_address(case.address), rounded(case.lat), rounded(case.long)
+
+
+def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
+    """A case as an Open311 service request, with only what the public may see."""
+    address, lat, long = public_place(case, policy)
+    summary = public_summary(case, policy)
+    if policy.description == "redacted" and case.description:
+        description = redact(case.description)
+    else:
+        description = summary
+    return {
+        "service_request_id": case.service_request_id,
+        "status": case.status,
+        "status_notes": redact(case.status_notes) if case.status_notes else None,
+        "service_name": case.service_name,
+        "service_code": case.service_code,
+        "description": description,
+        "agency_responsible": case.agency_responsible,
+        "service_notice": case.service_notice,
+        "requested_datetime": _iso(case.requested_datetime),
+        "updated_datetime": _iso(case.updated_datetime),
+        "expected_datetime": _iso(case.expected_datetime),
+        "address": address,
+        "address_id": None if policy.sensitive else case.address_id,
+        "zipcode": None,
+        "lat": lat,
+        "long": long,
+        # only a link an API client chose to publish; texted photos are never public here
+        "media_url": case.media_url if case.source == "open311" else None,
+    }
