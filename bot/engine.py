@@ -18,9 +18,10 @@ from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import spell_digits, words_to_digits
 from bot.state import DialogueState, Slot, Step
-from cases import conversations
+from cases import conversations, deferred
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
+from cases.public import PublicPolicy, public_request
 from cases.redact import redact
 from cases.service import find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
@@ -69,7 +70,7 @@ class Engine:
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
         """Handle one message in one transaction; a repeated message id replays its reply."""
-        text = redact(turn.text or "").strip()
+        text = self._redacted(turn)
         if turn.message_id and (
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
@@ -132,6 +133,17 @@ class Engine:
             conv.duration_seconds = duration
             conv.state = {}
             return conv
+
+    @staticmethod
+    def _redacted(turn: Turn) -> str:
+        """The words to store and understand, redacted; a call's spoken digits count too."""
+        raw = (turn.text or "").strip()
+        if turn.channel == "voice":
+            as_digits = words_to_digits(raw)
+            redacted = redact(as_digits)
+            if redacted != as_digits:  # "four one one one ..." was a card or phone number
+                return redacted.strip()
+        return redact(raw).strip()
 
     def _heard(self, turn: Turn, text: str) -> bool:
         """Whether there is something to understand (voice: clear enough speech, or keys)."""
@@ -317,6 +329,16 @@ class Engine:
         if d.parse is None:
             if d.voice:
                 return d.handoff("nlu_unavailable", "NLU_DOWN")
+            if d.turn.message_id:  # answered by text when the NLU is back (cases/deferred.py)
+                deferred.defer(
+                    db_session=db_session,
+                    channel=d.turn.channel,
+                    sender=d.turn.sender,
+                    message_id=d.turn.message_id,
+                    text=d.text,
+                    reason="nlu_down",
+                    now=d.now,
+                )
             return d.say("NLU_DOWN", "nlu_unavailable")
         known = (
             intent in self.catalog.by_intent
@@ -365,15 +387,20 @@ class Engine:
         said = spell_digits(number) if d.voice else number
         if case is None:
             return d.say("CASE_UNKNOWN", "status_unknown", number=said)
-        notes = case.status_notes or f"received; {case.agency_responsible} will follow up."
+        if case.contact_phone and case.contact_phone == d.turn.sender:
+            where, notes = case.address, case.status_notes  # the reporter's own case
+        else:  # anyone can text a case number: they get what the public may see
+            policy = self.catalog.policies.get(case.service_code, PublicPolicy())
+            shown = public_request(case, policy)
+            where, notes = shown["address"], shown["status_notes"]
         reply = d.say(
             "CASE_STATUS",
             "status",
             number=said,
             service=case.service_name,
-            where=f" at {case.address}" if case.address else "",
+            where=f" at {where}" if where else "",
             status=case.status,
             when=case.updated_datetime.strftime("%b %d, %Y"),
-            notes=notes,
+            notes=notes or f"received; {case.agency_responsible} will follow up.",
         )
         return Reply(reply.text, "status", case_number=number)

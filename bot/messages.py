@@ -26,8 +26,17 @@ HOLDING = (
     "Reply MENU to go back to the automated assistant. Emergencies: call 911."
 )
 NLU_DOWN = (
-    "Sorry, I'm having trouble reading messages right now, and I've saved yours. "
-    "Please try again in a few minutes or call {phone}. Emergencies: call 911."
+    "Sorry, I'm having trouble reading messages right now. I've saved yours and will text "
+    "you an answer as soon as I can, or call {phone}. Emergencies: call 911."
+)
+LATER_ANSWER = 'Sorry for the wait. About your message "{said}": {answer}'
+WEBHOOK_ERROR = (
+    "Sorry, something went wrong on our side. I've saved your message and will answer it "
+    "soon, or call {phone}. Emergencies: call 911."
+)
+VOICE_WEBHOOK_ERROR = (
+    "Sorry, something went wrong on our side. Please call back in a few minutes, or call "
+    "{phone}. If this is an emergency, hang up and dial 9 1 1. Goodbye."
 )
 CANCELLED = "OK, I've cancelled that. Nothing was filed. " + MENU
 THANKS = "You're welcome! Text anytime you need {city} 311."

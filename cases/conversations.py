@@ -25,7 +25,11 @@ def close_conversation(conversation: Conversation, *, reason: str, now: datetime
 def open_conversation(
     *, db_session: Session, channel: str, sender: str, now: datetime, timeout: timedelta
 ) -> Conversation:
-    """The sender's active conversation on this channel, closing a stale one and starting anew."""
+    """The sender's active conversation on this channel, closing a stale one and starting anew.
+
+    A conversation waiting for, or taken by, a person never goes stale: the resident's next
+    text must reach the staff member, however long the queue took.
+    """
     query = select(Conversation).where(
         Conversation.channel == channel,
         Conversation.sender == sender,
@@ -34,7 +38,8 @@ def open_conversation(
     if db_session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     conversation = db_session.scalars(query).first()
-    if conversation is not None and now - conversation.last_activity_at > timeout:
+    stale = conversation is not None and now - conversation.last_activity_at > timeout
+    if stale and conversation.handoff_status not in ("waiting", "taken"):
         close_conversation(conversation, reason="timeout", now=now)
         db_session.flush()
         conversation = None

@@ -65,6 +65,7 @@ def reply(
     if conversation.handoff_taken_by != user.id:
         take(db_session=db_session, conversation=conversation, user=user, now=now)
     now = now or utcnow()
+    conversation.last_activity_at = now  # a staff reply keeps the conversation alive
     message = enqueue_sms(
         db_session=db_session,
         to=conversation.sender,

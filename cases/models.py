@@ -113,7 +113,8 @@ class Case(Base):
     service_code: Mapped[str] = mapped_column(String(64), index=True)
     service_name: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
-    status_notes: Mapped[str | None] = mapped_column(Text)
+    status_notes: Mapped[str | None] = mapped_column(Text)  # the public note: published
+    internal_notes: Mapped[str | None] = mapped_column(Text)  # staff only, never published
     agency_responsible: Mapped[str] = mapped_column(String(128))
     service_notice: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -161,6 +162,30 @@ class Turn(Base):
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     case: Mapped[Case | None] = relationship()
+
+
+class DeferredMessage(Base):
+    """An inbound message the bot could not answer then (NLU down, a crash): answered later."""
+
+    __tablename__ = "deferred_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")  # redacted
+    reason: Mapped[str] = mapped_column(String(16))  # nlu_down | error
+    # pending | processing | done | superseded | kept (a call: nobody to answer later)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(256))  # no resident text
+
+    __table_args__ = (Index("ix_deferred_due", "status", "next_attempt_at"),)
 
 
 class OptOut(Base):
@@ -266,7 +291,8 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)  # internal: staff only
+    public_note: Mapped[str | None] = mapped_column(Text)  # texted to the reporter, published
 
 
 class TrainingCandidate(Base):

@@ -24,14 +24,18 @@ def start_gunicorn(env: Mapping[str, str], *, quiet: bool = False) -> subprocess
     return subprocess.Popen(cmd, cwd=ROOT, env=dict(env))
 
 
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
-    """Poll GET {base}/healthz until 200; False if the process died or time ran out."""
+def wait_healthy(
+    base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0, *, need_nlu: bool = True
+) -> bool:
+    """Poll GET {base}/healthz until 200 (or any answer, if the NLU may be down); False if the
+    process died or time ran out."""
+    wanted = {200} if need_nlu else {200, 503}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+            if requests.get(base + "/healthz", timeout=2).status_code in wanted:
                 return True
         except requests.RequestException:
             pass

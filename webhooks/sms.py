@@ -6,9 +6,11 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.engine import Turn
+from webhooks.failures import register
 from webhooks.signature import twilio_signed
 
 bp = Blueprint("sms", __name__)
+register(bp, "sms")
 
 
 def twiml(response: MessagingResponse) -> Response:

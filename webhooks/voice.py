@@ -6,9 +6,11 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.engine import Reply, Turn
+from webhooks.failures import register
 from webhooks.signature import twilio_signed
 
 bp = Blueprint("voice", __name__)
+register(bp, "voice")
 NOBODY_ANSWERED = (
     "Sorry, no one is available right now. A staff member will call or text you back at this "
     "number. If this is an emergency, hang up and dial 9 1 1. Goodbye."

@@ -105,7 +105,7 @@ def sms(client) -> Callable[..., SmsReply]:
 
 
 @contextmanager
-def gunicorn(database_url: str, rasa_server, token: str) -> Iterator[str]:
+def gunicorn(database_url: str, rasa_server, token: str, *, need_nlu: bool = True) -> Iterator[str]:
     """gunicorn (2 workers) on a free port with this database and Rasa; yields its base URL."""
     from nlu.server import free_port
     from scripts.web import start_gunicorn, stop, wait_healthy
@@ -124,7 +124,7 @@ def gunicorn(database_url: str, rasa_server, token: str) -> Iterator[str]:
     )
     proc = start_gunicorn(env, quiet=True)
     try:
-        if not wait_healthy(base, proc):
+        if not wait_healthy(base, proc, need_nlu=need_nlu):
             pytest.fail("gunicorn did not become healthy")
         yield base
     finally:
