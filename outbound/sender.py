@@ -132,12 +132,10 @@ class TwilioSender:
         self, to: str, body: str, since: datetime, exclude: Collection[str] = ()
     ) -> str | None:
         """The SID of a message with this body sent to `to` since `since`, other than `exclude`."""
+        by_number = {} if self.messaging_service_sid else {"from_": self.from_}
         try:
             sent = self.client.messages.list(
-                to=to,
-                from_=None if self.messaging_service_sid else self.from_,
-                date_sent_after=since - timedelta(minutes=5),
-                limit=200,
+                to=to, date_sent_after=since - timedelta(minutes=5), limit=200, **by_number
             )
         except (TwilioException, OSError) as exc:
             raise SendError(
