@@ -8,6 +8,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+ENVIRONMENTS = ("development", "production")
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _environment(value: str | None) -> str:
+    """CIVICLINE_ENV: development or production (the default); anything else is refused."""
+    env = (value or "production").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"CIVICLINE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+    return env
 
 
 def _default_database_url() -> str:
@@ -39,6 +52,12 @@ class Settings:
     nlu_timeout: float = 3.0
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
+    # accepted on webhooks next to twilio_auth_token while the token is being rotated
+    twilio_auth_token_previous: str | None = None
+    # Twilio Webhooks SharedKey secrets (X-Twilio-Webhooks-Signature-Settings, e.g. HMAC-SHA256)
+    twilio_webhook_shared_key: str | None = None
+    twilio_webhook_shared_key_previous: str | None = None
+    env: str = "production"  # development | production
     conversation_timeout_minutes: int = 30
     data_dir: Path = ROOT / "data"
     city_name: str = "Riverton"
@@ -46,6 +65,8 @@ class Settings:
     asr_min_confidence: float = 0.4
     operator_number: str | None = None
     sms_from: str | None = None
+    sms_messaging_service_sid: str | None = None
+    sms_dry_run: bool = False  # log texts instead of sending them (development only)
     twilio_api_url: str | None = None
     voice: str = "Polly.Joanna"
     voice_language: str = "en-US"
@@ -69,6 +90,12 @@ class Settings:
             "nlu_timeout": float(env.get("CIVICLINE_NLU_TIMEOUT", base.nlu_timeout)),
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
             "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
+            "twilio_auth_token_previous": env.get("TWILIO_AUTH_TOKEN_PREVIOUS") or None,
+            "twilio_webhook_shared_key": env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
+            "twilio_webhook_shared_key_previous": (
+                env.get("TWILIO_WEBHOOK_SHARED_KEY_PREVIOUS") or None
+            ),
+            "env": _environment(env.get("CIVICLINE_ENV")),
             "conversation_timeout_minutes": int(
                 env.get("CIVICLINE_CONVERSATION_TIMEOUT_MINUTES", base.conversation_timeout_minutes)
             ),
@@ -80,6 +107,8 @@ class Settings:
             ),
             "operator_number": env.get("CIVICLINE_OPERATOR_NUMBER") or None,
             "sms_from": env.get("CIVICLINE_SMS_FROM") or None,
+            "sms_messaging_service_sid": env.get("CIVICLINE_SMS_MESSAGING_SERVICE_SID") or None,
+            "sms_dry_run": _flag(env.get("CIVICLINE_SMS_DRY_RUN")),
             "twilio_api_url": env.get("CIVICLINE_TWILIO_API_URL") or None,
             "voice": env.get("CIVICLINE_VOICE", base.voice),
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),

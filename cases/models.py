@@ -208,7 +208,7 @@ class OutboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(
         String(16), default="pending"
-    )  # pending|sending|sent|failed
+    )  # pending|sending|sent|failed|dry_run
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -220,6 +220,12 @@ class OutboundMessage(Base):
     in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # random per claim: only the worker holding the current lease may record an outcome
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    # attempts answered with a 4xx Twilio code we do not know (retried only a few times)
+    client_errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # retries stop here (a day after queueing, or after an operator's requeue)
+    give_up_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_outbound_due", "status", "next_attempt_at"),)
 

@@ -55,6 +55,25 @@ def served_model(settings: Settings, trained: Path) -> Path:
     return trained
 
 
+def outbox_mode(settings: Settings) -> tuple[dict[str, str], str]:
+    """The worker's environment, and what it does with texts (a dry run is announced loudly)."""
+    env = os.environ.copy()
+    if settings.sms_from or settings.sms_messaging_service_sid:
+        return env, f"texts sent from {settings.sms_from or settings.sms_messaging_service_sid}"
+    if settings.env != "development" and "CIVICLINE_ENV" in os.environ:  # production, said so
+        return env, "texts are NOT sent and wait in the outbox: CIVICLINE_SMS_FROM is not set"
+    env.update(CIVICLINE_ENV="development", CIVICLINE_SMS_DRY_RUN="1")
+    print(
+        "\033[1;33m"
+        "  !! DRY RUN: CIVICLINE_SMS_FROM is not set, so texts to residents are only logged\n"
+        "  !! (masked number, length) and NOT sent. Set CIVICLINE_SMS_FROM to send them.\n"
+        "  !! The worker runs with CIVICLINE_ENV=development; never do this in production."
+        "\033[0m",
+        flush=True,
+    )
+    return env, "DRY RUN - texts are logged, NOT sent (set CIVICLINE_SMS_FROM to send)"
+
+
 def main() -> int:
     """Start everything and wait for Ctrl-C."""
     secrets = load_or_create()
@@ -104,10 +123,9 @@ def main() -> int:
 
     step(f"gunicorn: starting the app on port {settings.port}")
     web = start_gunicorn(os.environ)
-    step("outbox worker: starting (sends texts queued by the bot)")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=os.environ.copy()
-    )
+    worker_env, outbound = outbox_mode(settings)
+    step(f"outbox worker: starting ({outbound})")
+    worker = subprocess.Popen([sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=worker_env)
     health = f"http://127.0.0.1:{settings.port}/healthz"
     if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
         worker.terminate()
@@ -124,11 +142,7 @@ def main() -> int:
   Twilio SMS webhook:   {base}/twilio/sms   (Messaging > "A message comes in", HTTP POST)
   Twilio Voice webhook: {base}/twilio/voice   (Voice > "A call comes in", HTTP POST)
   Call status callback: {base}/twilio/voice/status   (Voice > "Call status changes")
-  Outbound texts:       {
-            "sent from " + settings.sms_from
-            if settings.sms_from
-            else "logged only (dry run) until CIVICLINE_SMS_FROM is set"
-        }
+  Outbound texts:       {outbound}
   Public URL checked:   CIVICLINE_PUBLIC_URL={base}  (set it to your tunnel/domain; signatures
                         are validated against it)
   Twilio auth token:    {

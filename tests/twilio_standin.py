@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
 class TwilioStandIn:
-    """Serve on loopback; `failures` is a list of (status, code) answered before succeeding."""
+    """Serve on loopback; `failures` is a list of (status, code) answered before succeeding.
+
+    `list_failures` does the same for message look-ups (GET), and `delay` holds each accepted
+    message's answer back that many seconds (Twilio took it, but the client may time out first).
+    """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
         self.failures: list[tuple[int, int]] = []
+        self.list_failures: list[tuple[int, int]] = []
+        self.lookups = 0
+        self.delay = 0.0
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +36,8 @@ class TwilioStandIn:
                     return
                 standin.requests.append({"path": self.path, **form})
                 sid = f"SM{len(standin.requests):032x}"
+                if standin.delay:
+                    time.sleep(standin.delay)
                 self._json(
                     201,
                     {
@@ -40,6 +50,13 @@ class TwilioStandIn:
                 )
 
             def do_GET(self) -> None:
+                standin.lookups += 1
+                if standin.list_failures:
+                    status, code = standin.list_failures.pop(0)
+                    self._json(
+                        status, {"code": code, "message": "stand-in failure", "status": status}
+                    )
+                    return
                 query = {k: v[0] for k, v in parse_qs(self.path.partition("?")[2]).items()}
                 found = [
                     {
@@ -47,6 +64,7 @@ class TwilioStandIn:
                         "to": r.get("To"),
                         "from": r.get("From"),
                         "body": r.get("Body"),
+                        "messaging_service_sid": r.get("MessagingServiceSid"),
                         "status": "sent",
                     }
                     for i, r in enumerate(standin.requests, 1)
