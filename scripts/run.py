@@ -108,9 +108,17 @@ def main() -> int:
     worker = subprocess.Popen(
         [sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=os.environ.copy()
     )
+    step(
+        f"retention: every {settings.retain_every_minutes} min, one machine at a time "
+        "(docs/retention.md)"
+    )
+    retention = subprocess.Popen(
+        [sys.executable, "-m", "cases.retention_worker"], cwd=ROOT, env=os.environ.copy()
+    )
     health = f"http://127.0.0.1:{settings.port}/healthz"
     if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
         worker.terminate()
+        retention.terminate()
         for server in servers:
             server.stop()
         print("error: the app did not become healthy (is the port in use?)", file=sys.stderr)
@@ -140,6 +148,7 @@ def main() -> int:
   Staff console:        {base}/console/
   First sign-in:        .venv/bin/flask --app app console create-user admin --role admin
                         (asks for a password; admins add supervisors under Admin > Staff)
+  Retention:            docs/retention.md; preview: flask --app app retention run --dry-run
   Open311 API:          {
             base
         }/open311/v2/services.json  (keys: flask --app app open311 create-key NAME)
@@ -158,6 +167,7 @@ Press Ctrl-C to stop.
         print("\nstopping...", flush=True)
     finally:
         worker.terminate()
+        retention.terminate()
         stop(web)
         for server in servers:
             server.stop()

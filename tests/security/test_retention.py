@@ -416,3 +416,68 @@ def test_cli_runs_the_job_prints_counts_and_reports_a_held_lock(settings, tmp_pa
     busy = runner.invoke(args=["retention", "run"])
     assert busy.exit_code != 0 and "elsewhere" in busy.output
     app.extensions["civicline"].db.dispose()
+
+
+def test_two_scheduled_workers_on_one_database_run_the_job_once(database_url, sessions, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from settings import ROOT
+
+    env = dict(os.environ, DATABASE_URL=database_url, CIVICLINE_MODEL_DIR=str(tmp_path / "m"))
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "cases.retention_worker"], cwd=ROOT, env=env)
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as s:
+                job = s.get(locks.JobRun, retention.JOB)
+                if job is not None and job.last_finished_at is not None:
+                    break
+            time.sleep(0.2)
+        time.sleep(2)  # both have checked by now
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(10) for worker in workers]
+    assert codes == [0, 0]
+    with sessions() as s:
+        runs = s.scalars(select(AuditEntry).where(AuditEntry.action == "retention.run")).all()
+    assert len(runs) == 1 and runs[0].actor_name == "retention"
+
+
+def test_console_shows_a_redacted_transcript_as_redacted(settings):
+    from tests.console_helpers import add_staff, sign_in
+
+    app = create_app(settings, nlu=FakeNLU())
+    app.config.update(TESTING=True)
+    rt = app.extensions["civicline"]
+    add_staff(rt)
+    now = datetime.now(UTC)
+    with rt.Session() as s, s.begin():
+        conv_id = conversation(s, ended=now - timedelta(days=100)).id
+        s.add(
+            OutboundMessage(
+                to="+15550100001",
+                body="staff said hi",
+                status="sent",
+                reason="staff_reply",
+                conversation_id=conv_id,
+                created_at=now - timedelta(days=100),
+                sent_at=now - timedelta(days=100),
+            )
+        )
+    with rt.Session() as s:
+        retention.run(db_session=s, now=now, policy=POLICY, model_dir=Path("/x"), owner="t")
+    client = app.test_client()
+    assert sign_in(client, "ada").status_code == 302
+    page = client.get(f"/console/conversations/{conv_id}").get_data(as_text=True)
+    assert "(redacted)" in page and "redacted " in page and "elm st" not in page
+    assert "staff said hi" not in page and "blanked under the retention policy" in page
+    assert "Flag</button>" not in page
+    rt.db.dispose()
