@@ -74,6 +74,15 @@ class Settings:
     secret_key: str | None = None
     model_dir: Path = ROOT / "var" / "models"
     train_epochs: int | None = None
+    # Retention (docs/retention.md); 0 keeps that kind of data for ever.
+    retain_transcript_days: int = 90  # closed conversations' texts, state and phone number
+    retain_conversation_days: int = 365  # closed conversations and their turns, deleted
+    retain_outbound_days: int = 30  # outbound texts' numbers and bodies, after sent/failed
+    retain_login_attempt_hours: int = 24  # never less than the sign-in limiter's window
+    retain_candidate_days: int = 180  # resolved training candidates, after resolution
+    retain_model_versions: int = 5  # newest trained versions (plus the active one) with files
+    retain_every_minutes: int = 60  # how often `make run` applies the policy
+    retain_batch: int = 500  # rows per transaction, so no write lock is held for long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -118,6 +127,28 @@ class Settings:
             "train_epochs": int(env["CIVICLINE_TRAIN_EPOCHS"])
             if env.get("CIVICLINE_TRAIN_EPOCHS")
             else None,
+            "retain_transcript_days": int(
+                env.get("CIVICLINE_RETAIN_TRANSCRIPT_DAYS", base.retain_transcript_days)
+            ),
+            "retain_conversation_days": int(
+                env.get("CIVICLINE_RETAIN_CONVERSATION_DAYS", base.retain_conversation_days)
+            ),
+            "retain_outbound_days": int(
+                env.get("CIVICLINE_RETAIN_OUTBOUND_DAYS", base.retain_outbound_days)
+            ),
+            "retain_login_attempt_hours": int(
+                env.get("CIVICLINE_RETAIN_LOGIN_ATTEMPT_HOURS", base.retain_login_attempt_hours)
+            ),
+            "retain_candidate_days": int(
+                env.get("CIVICLINE_RETAIN_CANDIDATE_DAYS", base.retain_candidate_days)
+            ),
+            "retain_model_versions": int(
+                env.get("CIVICLINE_RETAIN_MODEL_VERSIONS", base.retain_model_versions)
+            ),
+            "retain_every_minutes": int(
+                env.get("CIVICLINE_RETAIN_EVERY_MINUTES", base.retain_every_minutes)
+            ),
+            "retain_batch": int(env.get("CIVICLINE_RETAIN_BATCH", base.retain_batch)),
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

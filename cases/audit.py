@@ -20,12 +20,16 @@ def record(
     target_id: object = "",
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    actor_name: str = "system",
 ) -> AuditEntry:
-    """Write one audit entry inside the caller's transaction (it commits with the change)."""
+    """Write one audit entry inside the caller's transaction (it commits with the change).
+
+    actor_name names a job (e.g. "retention") when no staff member acted.
+    """
     entry = AuditEntry(
         at=now or utcnow(),
         actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else "system",
+        actor_name=actor.username if actor else actor_name,
         action=action,
         target_type=target_type,
         target_id=str(target_id),

@@ -84,6 +84,8 @@ class Conversation(Base):
     handoff_taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handoff_taken_at: Mapped[datetime | None]
     handoff_closed_at: Mapped[datetime | None]
+    # transcript, state and phone number blanked by the retention job (docs/retention.md)
+    redacted_at: Mapped[datetime | None]
 
     turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
 
@@ -100,6 +102,10 @@ class Conversation(Base):
         Index("ix_conversations_handoff", "handoff_status", "handoff_requested_at"),
         Index("uq_conversations_call_sid", "call_sid", unique=True),
         Index("ix_conversations_last_activity", "last_activity_at"),
+        Index("ix_conversations_started_at", "started_at"),  # dashboard, list date filters
+        # retention: closed conversations by end (deletion), and not yet redacted (redaction)
+        Index("ix_conversations_ended", "status", "ended_at"),
+        Index("ix_conversations_unredacted", "status", "redacted_at", "ended_at"),
     )
 
 
@@ -133,7 +139,7 @@ class Case(Base):
     address_id: Mapped[str | None] = mapped_column(String(128))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
 
 
 class Turn(Base):
@@ -156,7 +162,7 @@ class Turn(Base):
     nlu_error: Mapped[str | None] = mapped_column(String(256))
     reply: Mapped[str] = mapped_column(Text, default="")
     reply_kind: Mapped[str] = mapped_column(String(32), default="")
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     replied_at: Mapped[datetime] = mapped_column(default=utcnow)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
@@ -218,8 +224,9 @@ class OutboundMessage(Base):
     reason: Mapped[str] = mapped_column(String(32), default="")
     # its last attempt's outcome is unknown (the worker stopped while sending)
     in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    redacted_at: Mapped[datetime | None]  # number and body blanked by the retention job
     # random per claim: only the worker holding the current lease may record an outcome
     claim_token: Mapped[str | None] = mapped_column(String(32))
     # attempts answered with a 4xx Twilio code we do not know (retried only a few times)
@@ -227,7 +234,10 @@ class OutboundMessage(Base):
     # retries stop here (a day after queueing, or after an operator's requeue)
     give_up_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_outbound_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "status", "next_attempt_at"),
+        Index("ix_outbound_messages_unredacted", "redacted_at", "created_at"),
+    )
 
 
 class ApiKey(Base):
@@ -265,9 +275,15 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    ip: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool]
+
+    # the limiter counts one user's (or one address's) failures since a time
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
 
 
 class AuditEntry(Base):
@@ -315,7 +331,7 @@ class TrainingCandidate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     flagged_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -343,5 +359,19 @@ class ModelVersion(Base):
     activated_at: Mapped[datetime | None]
     activated_by: Mapped[str | None] = mapped_column(String(64))
     finished_at: Mapped[datetime | None]
+    files_deleted_at: Mapped[datetime | None]  # model folder removed by the retention job
 
     __table_args__ = (Index("ix_model_versions_status", "status"),)
+
+
+class JobRun(Base):
+    """A background job's lock and last run: one row per job, claimed by a conditional UPDATE."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locked_by: Mapped[str | None] = mapped_column(String(128))
+    locked_until: Mapped[datetime | None]  # a lease: a holder that died frees it by then
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_result: Mapped[dict[str, Any]] = mapped_column(default=dict)

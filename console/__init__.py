@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     from console.blueprint import bp
     from console.cli import console_cli
     from console.nlu_cli import nlu_cli
+    from console.retention_cli import retention_cli
 
     settings = app.extensions["civicline"].settings
     if settings.secret_key:
@@ -42,3 +43,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(console_cli)
     app.cli.add_command(nlu_cli)
+    app.cli.add_command(retention_cli)

@@ -27,7 +27,7 @@ def sync_low_confidence(*, db_session: Session, days: int = 30, limit: int = 500
             or_(Turn.confidence < LOW_CONFIDENCE, Turn.intent == "nlu_fallback"),
             ~exists().where(TrainingCandidate.turn_id == Turn.id),
         )
-        .order_by(Turn.id.desc())
+        .order_by(Turn.received_at.desc(), Turn.id.desc())  # walks ix_turns_received_at
         .limit(limit)
     ).all()
     for turn in turns:

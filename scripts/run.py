@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
 from scripts.devsecrets import load_or_create
+from scripts.supervise import Child, supervise
 from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT, Settings
 
@@ -74,6 +76,38 @@ def outbox_mode(settings: Settings) -> tuple[dict[str, str], str]:
     return env, "DRY RUN - texts are logged, NOT sent (set CIVICLINE_SMS_FROM to send)"
 
 
+def module(name: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m name` in the project, with this environment."""
+    return subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=dict(env))
+
+
+def respawn(
+    server: RasaServer, settings: Settings, fallback: Path
+) -> Callable[[], subprocess.Popen[bytes]]:
+    """Start a dead replica again, on the model that is active now (it may have changed)."""
+
+    def start() -> subprocess.Popen[bytes]:
+        sessions = make_session_factory(make_engine(settings.database_url))
+        with sessions() as db_session:
+            current = versions.active(db_session=db_session)
+            path = current.model_path if current is not None else None
+        server.model = Path(path) if path and Path(path).exists() else fallback
+        server.spawn()
+        assert server.proc is not None
+        return server.proc
+
+    return start
+
+
+def stop_all(children: list[Child], servers: list[RasaServer]) -> None:
+    """Stop the workers and the Rasa replicas."""
+    for child in children:
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.terminate()
+    for server in servers:
+        server.stop()
+
+
 def main() -> int:
     """Start everything and wait for Ctrl-C."""
     secrets = load_or_create()
@@ -125,12 +159,26 @@ def main() -> int:
     web = start_gunicorn(os.environ)
     worker_env, outbound = outbox_mode(settings)
     step(f"outbox worker: starting ({outbound})")
-    worker = subprocess.Popen([sys.executable, "-m", "outbound.worker"], cwd=ROOT, env=worker_env)
+    step("later-answer worker: texts answers to messages saved while Rasa was down")
+    step(
+        f"retention: every {settings.retain_every_minutes} min, one machine at a time "
+        "(docs/retention.md)"
+    )
+    children = [
+        Child("outbox worker", lambda: module("outbound.worker", worker_env)),
+        Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
+        Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
+    ] + [
+        Child(f"Rasa replica :{server.port}", respawn(server, settings, serve))
+        for server in servers
+    ]
+    for child in children[:3]:
+        child.launch()
+    for child, server in zip(children[3:], servers, strict=True):
+        child.proc = server.proc
     health = f"http://127.0.0.1:{settings.port}/healthz"
     if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
-        worker.terminate()
-        for server in servers:
-            server.stop()
+        stop_all(children, servers)
         print("error: the app did not become healthy (is the port in use?)", file=sys.stderr)
         return 1
 
@@ -154,6 +202,7 @@ def main() -> int:
   Staff console:        {base}/console/
   First sign-in:        .venv/bin/flask --app app console create-user admin --role admin
                         (asks for a password; admins add supervisors under Admin > Staff)
+  Retention:            docs/retention.md; preview: flask --app app retention run --dry-run
   Open311 API:          {
             base
         }/open311/v2/services.json  (keys: flask --app app open311 create-key NAME)
@@ -166,15 +215,13 @@ Press Ctrl-C to stop.
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    try:
-        web.wait()
+    try:  # restart a crashed Rasa replica or worker; gunicorn restarts its own workers
+        supervise(children, web, log=lambda m: step(f"supervisor: {m}"))
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
-        worker.terminate()
         stop(web)
-        for server in servers:
-            server.stop()
+        stop_all(children, servers)
     return 0
 
 

@@ -45,3 +45,42 @@ def test_the_public_sees_one_word_when_everything_is_down(settings):
     )
     resp = app.test_client().get("/healthz", environ_base=PUBLIC)
     assert resp.status_code == 503 and resp.get_json() == {"status": "unavailable"}
+
+
+def test_make_run_restarts_a_crashed_rasa_replica(rasa_model, database_url, tmp_path):
+    from nlu.server import RasaServer
+    from scripts.run import respawn
+    from scripts.supervise import Child, check
+    from settings import Settings
+
+    server = RasaServer(rasa_model, log_path=tmp_path / "rasa.log").start()
+    try:
+        settings = Settings.from_env({}, database_url=database_url)
+        child = Child("Rasa replica", respawn(server, settings, rasa_model), proc=server.proc)
+        server.proc.kill()  # the replica crashes
+        server.proc.wait()
+        said: list[str] = []
+        assert check([child], said.append) == 1
+        assert "exited" in said[0] and child.proc is server.proc and server.proc.poll() is None
+        server.wait_ready(240)
+        assert server.client().parse("there is a pothole on elm street").intent == "pothole"
+    finally:
+        server.stop()
+
+
+def test_a_process_that_keeps_dying_is_restarted_with_a_growing_pause():
+    import subprocess
+    import sys
+
+    from scripts.supervise import Child, check
+
+    child = Child("flaky", lambda: subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]))
+    child.launch()
+    child.proc.wait()
+    said: list[str] = []
+    assert check([child], said.append, now=0.0) == 1  # first death: at once
+    child.proc.wait()
+    assert check([child], said.append, now=1.0) == 0  # second death: waits
+    assert "restarting in 4 s" in said[-1]
+    assert check([child], said.append, now=5.5) == 1
+    assert child.restarts == 2

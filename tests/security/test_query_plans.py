@@ -1,0 +1,115 @@
+"""The console's and the jobs' key queries use an index (SQLite's EXPLAIN QUERY PLAN)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event
+
+from cases import retention
+from cases.db import make_engine, make_session_factory
+from cases.review import ConversationFilters, list_conversations
+from cases.stats import dashboard
+from cases.users import authenticate
+from nlu.curation import sync_low_confidence
+
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def plans(engine: Engine, action: Callable) -> dict[str, str]:
+    """Run `action(session)`, then EXPLAIN QUERY PLAN every SELECT it issued: sql -> plan."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with make_session_factory(engine)() as s:
+            action(s)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    out = {}
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        for statement, parameters in seen:
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            out[statement] = " | ".join(str(row[-1]) for row in rows)
+    return out
+
+
+def plan_of(found: dict[str, str], *fragments: str) -> str:
+    """The plan of the one captured statement containing every fragment."""
+    matches = [p for sql, p in found.items() if all(f in sql for f in fragments)]
+    assert len(matches) == 1, (fragments, list(found))
+    return matches[0]
+
+
+def test_dashboard_uses_indexes_on_received_and_started(engine):
+    found = plans(engine, lambda s: dashboard(db_session=s, now=NOW))
+    assert "ix_turns_received_at" in plan_of(found, "FROM turns", "received_at >=")
+    assert "ix_conversations_started_at" in plan_of(found, "FROM conversations", "started_at >=")
+
+
+def test_candidate_sync_uses_the_received_at_index(engine):
+    def sync(s):
+        with s.begin():
+            sync_low_confidence(db_session=s)
+
+    found = plans(engine, sync)
+    assert "ix_turns_received_at" in plan_of(found, "FROM turns", "received_at >=")
+
+
+def test_conversation_filters_use_indexes(engine):
+    filters = ConversationFilters(start=NOW - timedelta(days=7), has_case=True)
+    found = plans(engine, lambda s: list_conversations(db_session=s, filters=filters))
+    plan = plan_of(found, "FROM conversations", "EXISTS")
+    assert "ix_cases_conversation_id" in plan
+
+
+def test_login_limiter_uses_composite_indexes(engine):
+    found = plans(
+        engine,
+        lambda s: authenticate(db_session=s, username="sam", password="x", ip="10.0.0.1", now=NOW),
+    )
+    assert "ix_login_attempts_username_at" in plan_of(found, "login_attempts.username =")
+    assert "ix_login_attempts_ip_at" in plan_of(found, "login_attempts.ip =")
+
+
+@pytest.mark.parametrize(
+    ("fragments", "index"),
+    [
+        # idle 'active' conversations: any index led by status keeps to the few active rows
+        (("FROM conversations", "last_activity_at <"), "(status=?"),
+        (("FROM conversations", "redacted_at IS NULL"), "ix_conversations_unredacted"),
+        (("conversations.status = ? AND conversations.ended_at <",), "ix_conversations_ended"),
+        (("FROM outbound_messages",), "ix_outbound_messages_unredacted"),
+        (("FROM login_attempts",), "ix_login_attempts_at"),
+        (("FROM training_candidates",), "ix_training_candidates_resolved_at"),
+    ],
+)
+def test_retention_queries_use_indexes(engine, fragments, index):
+    found = plans(
+        engine,
+        lambda s: retention.run(
+            db_session=s,
+            now=NOW,
+            policy=retention.Policy(),
+            model_dir=Path("/nonexistent"),
+            owner="plan",
+        ),
+    )
+    found = {sql: plan for sql, plan in found.items() if "LIMIT" in sql}  # the batch selects
+    plan = plan_of(found, *fragments)
+    assert index in plan, plan
