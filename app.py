@@ -22,15 +22,22 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
 
     from console import init_app as init_console
     from open311.views import init_app as init_open311
+    from ops.limits import init_limits
     from ops.views import bp as ops_bp
     from outbound.cli import outbox_cli
     from webhooks.sms import bp as sms_bp
     from webhooks.voice import bp as voice_bp
 
-    app.register_blueprint(sms_bp)
-    app.register_blueprint(voice_bp)
+    if settings.role not in ("all", "webhooks", "web"):
+        raise ValueError("CIVICLINE_ROLE must be all, webhooks or web")
+    # A webhook pool serves Twilio only, so public and console traffic cannot take its workers.
+    if settings.role in ("all", "webhooks"):
+        app.register_blueprint(sms_bp)
+        app.register_blueprint(voice_bp)
     app.register_blueprint(ops_bp)
-    init_open311(app)
-    init_console(app)
+    if settings.role in ("all", "web"):
+        init_open311(app)
+        init_console(app)
+    init_limits(app, settings)
     app.cli.add_command(outbox_cli)
     return app

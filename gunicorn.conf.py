@@ -7,4 +7,16 @@ workers = int(os.environ.get("CIVICLINE_WORKERS", "2"))
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The path without its query string: a query can carry search terms or a misplaced api_key.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+threads = int(os.environ.get("CIVICLINE_THREADS", "1"))  # >1: gthread workers
+if threads > 1:
+    worker_class = "gthread"
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """The public/console pool runs at a lower CPU priority than the webhook pool (make run),
+    so anonymous traffic only gets the CPU residents' texts and Rasa leave over."""
+    nice = int(os.environ.get("CIVICLINE_NICE", "0"))
+    if nice:
+        os.nice(nice)

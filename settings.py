@@ -74,6 +74,12 @@ class Settings:
     secret_key: str | None = None
     model_dir: Path = ROOT / "var" / "models"
     train_epochs: int | None = None
+    role: str = "all"  # all | webhooks | web: which blueprints this process serves
+    web_port: int = 8001  # make run: the console/Open311 pool, beside the webhook pool
+    rate_limits: bool = True
+    public_rate_limit: str = "120/minute;20/second"  # per address, Open311 API
+    login_rate_limit: str = "10/minute"  # per address, console sign-in attempts
+    public_cache_seconds: float = 15.0  # Open311 lists and service list, per process
     # Retention (docs/retention.md); 0 keeps that kind of data for ever.
     retain_transcript_days: int = 90  # closed conversations' texts, state and phone number
     retain_conversation_days: int = 365  # closed conversations and their turns, deleted
@@ -124,6 +130,16 @@ class Settings:
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
             "model_dir": Path(env.get("CIVICLINE_MODEL_DIR", str(base.model_dir))),
+            "role": env.get("CIVICLINE_ROLE", base.role),
+            "web_port": int(
+                env.get("CIVICLINE_WEB_PORT", int(env.get("CIVICLINE_PORT", 8000)) + 1)
+            ),
+            "rate_limits": env.get("CIVICLINE_RATE_LIMITS", "on").lower() not in {"0", "off"},
+            "public_rate_limit": env.get("CIVICLINE_PUBLIC_RATE_LIMIT", base.public_rate_limit),
+            "login_rate_limit": env.get("CIVICLINE_LOGIN_RATE_LIMIT", base.login_rate_limit),
+            "public_cache_seconds": float(
+                env.get("CIVICLINE_PUBLIC_CACHE_SECONDS", base.public_cache_seconds)
+            ),
             "train_epochs": int(env["CIVICLINE_TRAIN_EPOCHS"])
             if env.get("CIVICLINE_TRAIN_EPOCHS")
             else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -38,30 +39,73 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-def endpoint(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+class PublicCache:
+    """Rendered public documents for a few seconds, per process: a crowd of anonymous readers
+    costs one query per interval instead of one per request."""
+
+    def __init__(self, max_entries: int = 256):
+        self.entries: dict[str, tuple[float, bytes, str]] = {}
+        self.max_entries = max_entries
+
+    def get(self, key: str, ttl: float) -> Response | None:
+        found = self.entries.get(key)
+        if found is None or time.monotonic() - found[0] > ttl:
+            return None
+        return Response(found[1], status=200, content_type=found[2])
+
+    def put(self, key: str, response: Response) -> None:
+        if len(self.entries) >= self.max_entries:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic(), response.get_data(), response.content_type)
+
+
+def _cached(view_name: str, fmt: str, kwargs: dict[str, Any]) -> tuple[str, Response | None]:
+    ttl = _runtime().settings.public_cache_seconds
+    key = f"{view_name}|{fmt}|{sorted(kwargs.items())}|{sorted(request.args.items(multi=True))}"
+    cache = current_app.extensions.setdefault("civicline.public_cache", PublicCache())
+    return key, cache.get(key, ttl) if ttl > 0 else None
+
+
+def endpoint(
+    kind: str, *, cache: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Wrap a view: check format and jurisdiction, render its result or its Open311Error."""
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(view)
         def inner(fmt: str, **kwargs: Any) -> Response:
             shown = fmt if fmt in FORMATS else "json"
-            try:
-                _format(fmt)
-                # NUL bytes are never meaningful and PostgreSQL refuses them in text
-                args = {k: v.replace("\x00", "") for k, v in request.values.items()}
-                api.check_jurisdiction(args, _runtime().settings.jurisdiction_id)
-                data, status = view(args, **kwargs)
-            except api.Open311Error as exc:
-                return error(exc, shown)
-            return render(kind, data, fmt, status)
+            if cache:
+                key, hit = _cached(view.__name__, fmt, kwargs)
+                if hit is not None:
+                    return hit
+            response = _respond(view, kind, fmt, shown, kwargs)
+            if cache and response.status_code == 200:
+                current_app.extensions["civicline.public_cache"].put(key, response)
+            return response
 
         return inner
 
     return wrap
 
 
+def _respond(
+    view: Callable[..., Any], kind: str, fmt: str, shown: str, kwargs: dict[str, Any]
+) -> Response:
+    """Run the view, rendering its result or its Open311Error."""
+    try:
+        _format(fmt)
+        # NUL bytes are never meaningful and PostgreSQL refuses them in text
+        args = {k: v.replace("\x00", "") for k, v in request.values.items()}
+        api.check_jurisdiction(args, _runtime().settings.jurisdiction_id)
+        data, status = view(args, **kwargs)
+    except api.Open311Error as exc:
+        return error(exc, shown)
+    return render(kind, data, fmt, status)
+
+
 @bp.get("/v2/services.<fmt>")
-@endpoint("services")
+@endpoint("services", cache=True)
 def services(args: dict[str, str]) -> tuple[Any, int]:
     """The service list."""
     return api.service_list(_runtime().catalog), 200
@@ -79,6 +123,8 @@ def service_definition(args: dict[str, str], code: str) -> tuple[Any, int]:
 def create(args: dict[str, str]) -> tuple[Any, int]:
     """File a service request (needs an api_key)."""
     runtime = _runtime()
+    if "api_key" in request.args:  # URLs end up in logs, histories and referrers
+        raise api.Open311Error(400, "send api_key in the form body, not in the URL")
     key = args.get("api_key", "").strip()
     with runtime.Session() as db_session, db_session.begin():
         api_key = find_api_key(db_session=db_session, key=key) if key else None
@@ -95,7 +141,7 @@ def create(args: dict[str, str]) -> tuple[Any, int]:
 
 
 @bp.get("/v2/requests.<fmt>")
-@endpoint("requests")
+@endpoint("requests", cache=True)
 def search(args: dict[str, str]) -> tuple[Any, int]:
     """Search service requests."""
     runtime = _runtime()

@@ -33,6 +33,8 @@ def settings(database_url: str) -> Settings:
         twilio_auth_token=AUTH_TOKEN,
         public_url=PUBLIC_URL,
         twilio_account_sid="AC" + "0" * 32,
+        rate_limits=False,  # tests/security/test_limits.py turns them on
+        public_cache_seconds=0,
     )
 
 

@@ -1,0 +1,51 @@
+"""Per-address rate limits (flask-limiter) on what the public can reach without a key.
+
+Webhooks are never limited (Twilio signs them and retries); the Open311 API and the console's
+sign-in form are, so one address cannot take the workers that residents' texts need. Counters
+live in each process's memory: nothing to share between machines, and each machine's limit is
+its own (behind N machines an address gets at most N times the limit). The client address is
+the one werkzeug's ProxyFix trusts (CIVICLINE_TRUSTED_PROXIES), so X-Forwarded-For cannot
+be forged past it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+
+from settings import Settings
+
+
+def _too_many(limit: RequestLimit) -> Response:
+    """429 in the format the client asked for (Open311 errors for the API)."""
+    if request.path.startswith("/open311/"):
+        body = [{"code": 429, "description": f"rate limit exceeded: {limit.limit}"}]
+        response = jsonify(body)
+    else:
+        response = Response(
+            "Too many attempts from your address. Please wait a minute and try again.",
+            mimetype="text/plain",
+        )
+    response.status_code = 429
+    return response
+
+
+def init_limits(app: Flask, settings: Settings) -> Limiter:
+    """Rate-limit the public API and the sign-in form; exempt webhooks and /healthz."""
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        headers_enabled=True,
+        on_breach=_too_many,
+        enabled=settings.rate_limits,
+    )
+    if "open311" in app.blueprints:
+        limiter.limit(settings.public_rate_limit)(app.blueprints["open311"])
+    login = app.view_functions.get("console.login")
+    if login is not None:
+        app.view_functions["console.login"] = limiter.limit(
+            settings.login_rate_limit, methods=["POST"]
+        )(login)
+    return limiter
