@@ -74,11 +74,11 @@ def test_two_processes_racing_for_a_lock_get_it_once(sessions):
     barrier = threading.Barrier(4)
 
     def contender(n: int) -> int | None:
+        barrier.wait()  # (SQLite then queues the transactions; PostgreSQL runs them together)
         with sessions() as s, s.begin():
             job = Job(kind="activate", lock_name="race", created_by=f"admin{n}")
             s.add(job)
             s.flush()
-            barrier.wait()
             won = jobs.claim(db_session=s, name="race", job_id=job.id)
             time.sleep(0.3)  # hold the transaction open while the others try
             return job.id if won else None
@@ -102,10 +102,11 @@ def test_a_dead_job_is_taken_over_by_one_process_only(sessions):
     barrier = threading.Barrier(3)
 
     def adopter(_: int) -> bool:
+        barrier.wait()
         with sessions() as s, s.begin():
             job = s.get(Job, job_id)
             why = jobs.dead_reason(job)
-            barrier.wait()
+            time.sleep(0.2)  # every adopter has read the job as dead before any writes
             return why is not None and jobs.take_over(db_session=s, job=job, why=why) is not None
 
     with ThreadPoolExecutor(3) as pool:
@@ -261,8 +262,8 @@ def test_two_admins_activating_at_once_get_one_job_and_a_clear_refusal(world, la
     with rt.Session() as s:
         [job] = s.scalars(select(Job)).all()
     assert len(launched) == 1 and launched[0][0][0] == ["run", str(job.id)]
-    # the rollback button and the CLI meet the same lock
-    refused = activate(ada, 1, rollback="1")
+    # pressing again, and the CLI, meet the same lock
+    refused = activate(ada, 2)
     assert refused.status_code == 303
     assert "one activation at a time" in ada.get(refused.headers["Location"]).get_data(as_text=True)
     cli = app.test_cli_runner().invoke(args=["nlu", "activate", "2"])
