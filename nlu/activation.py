@@ -297,12 +297,6 @@ def _fail(
     return job
 
 
-def interrupted(*, db_session: Session, now: datetime | None = None) -> Job | None:
-    """The activation job holding the lock whose process died, if any."""
-    job = jobs.holder(db_session=db_session, name=LOCK)
-    return job if job is not None and jobs.dead_reason(job, now) else None
-
-
 def recover(
     *,
     sessions: sessionmaker[Session],
@@ -374,11 +368,11 @@ def recover_in_background(
     """At app start: if an activation died half-way, start its rollback outside this process."""
     try:
         with sessions() as s:
-            dead = interrupted(db_session=s)
+            job = jobs.holder(db_session=s, name=LOCK)
     except SQLAlchemyError as exc:  # no store yet (not migrated): nothing can be half-done
         log.warning("could not look for interrupted activations: %s", exc)
         return False
-    if dead is None:
+    if job is None or jobs.dead_reason(job) is None:
         return False
     (starter or launch)(["recover"], job_env(settings), settings.model_dir / "jobs" / "recover.log")
     return True

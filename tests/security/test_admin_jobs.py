@@ -132,6 +132,24 @@ def test_a_job_is_dead_when_its_heartbeat_is_stale_or_its_process_is_gone():
     assert jobs.dead_reason(Job(status="done", created_at=now - LONG_AGO), now) is None
 
 
+def test_a_runner_presumed_dead_cannot_write_after_its_job_was_taken_over(db_session):
+    with db_session.begin():
+        job_id = jobs.create_job(db_session=db_session, kind="activate", lock="fence").id
+    with db_session.begin():
+        lease = jobs.start(db_session=db_session, job_id=job_id)
+    with db_session.begin():  # it stalls (a paused VM, say) and another machine adopts the job
+        job = db_session.get(Job, job_id)
+        job.heartbeat_at, job.host = utcnow() - LONG_AGO, "web-2.example"
+    with db_session.begin():
+        job = db_session.get(Job, job_id)
+        assert jobs.take_over(db_session=db_session, job=job, why=jobs.dead_reason(job))
+    with pytest.raises(jobs.JobLost), db_session.begin():  # the stalled runner wakes up
+        jobs.finish(db_session=db_session, lease=lease, status="done")
+    assert lease.lost.is_set()
+    db_session.expire_all()
+    assert db_session.get(Job, job_id).status == "running"  # still its adopter's
+
+
 def test_training_holds_the_database_lock_and_a_dead_training_is_noticed_at_once(db_session):
     with db_session.begin():
         first = versions.start_training(db_session=db_session, user=None, epochs=3)
@@ -314,6 +332,59 @@ def test_a_replica_failing_half_way_rolls_the_others_back_cli(world, rasa_model)
         assert s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate.failed")).one()
         assert jobs.holder(db_session=s, name=activation.LOCK) is None
     assert rt.nlu.status(good)["model_file"] == rasa_model.name
+
+
+class SlowReplica(BrokenReplica):
+    """A replica that takes forever to load version 2 (and loads anything else at once)."""
+
+    loads: list[str] = []
+
+    def do_PUT(self) -> None:
+        model = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self.loads.append(model["model_file"])
+        if "civicline-v2" in model["model_file"]:
+            time.sleep(60)
+        self.send_response(204)
+        self.end_headers()
+
+
+def test_a_runner_killed_between_replicas_is_rolled_back_before_the_next_activation(
+    world, rasa_model, v2_model
+):
+    _, rt, _, app_settings = world
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), SlowReplica)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    real = rt.nlu.urls[0]
+    stub = f"http://127.0.0.1:{slow.server_address[1]}"
+    app = create_app(replace(app_settings, rasa_url=f"{real},{stub}"))
+    admin = app.test_client()
+    assert sign_in(admin, "ada").status_code == 302
+    try:
+        assert activate(admin, 2).status_code == 303  # the real job process starts
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with rt.Session() as s:
+                job = s.scalars(select(Job)).one()
+            if job.progress.get(stub) == "loading":
+                break
+            time.sleep(0.2)
+        assert job.progress == {real: "loaded", stub: "loading"}
+        assert rt.nlu.status(real)["model_file"] == v2_model.name
+        os.kill(job.pid, 9)  # the runner dies between replicas (it stays a zombie: our child)
+
+        refused = activate(admin, 2)  # the next activation finds it dead at once (pid gone)
+        assert "was interrupted" in admin.get(refused.headers["Location"]).get_data(as_text=True)
+        job = wait_finished(rt, job.id, timeout=60)
+    finally:
+        slow.shutdown()
+        app.extensions["civicline"].db.dispose()
+    assert job.status == "failed" and "is gone" in job.error
+    assert job.progress == {real: "restored", stub: "restored"}
+    assert rt.nlu.status(real)["model_file"] == rasa_model.name
+    assert SlowReplica.loads == [str(v2_model), str(rasa_model)]
+    with rt.Session() as s:
+        assert versions.active(db_session=s).id == 1
+        assert jobs.holder(db_session=s, name=activation.LOCK) is None
 
 
 def test_a_killed_activation_is_rolled_back_when_the_app_starts(
