@@ -105,6 +105,11 @@ def enqueue(
                 f"the activation of version {busy.target_id} (job {busy.id}) was interrupted "
                 f"({why}); it is being rolled back to the recorded version, try again in a minute"
             )
+        if busy.detail.get("interrupted"):
+            raise VersionError(
+                f"job {busy.id} is rolling back an interrupted activation of version "
+                f"{busy.target_id}; one activation at a time, try again in a minute"
+            )
         raise VersionError(
             f"version {busy.target_id} is being activated now (job {busy.id}, by "
             f"{busy.created_by}); one activation at a time"
