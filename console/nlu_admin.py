@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -11,11 +10,12 @@ from typing import Any
 from flask import abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, select
 
+from cases import jobs
 from cases.audit import record
-from cases.models import ModelVersion, TrainingCandidate, Turn, utcnow
+from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
-from nlu import curation, versions
+from nlu import activation, curation, versions
 from nlu.training_data import TrainingData, TrainingDataError
 
 
@@ -145,19 +145,36 @@ def admin_models() -> Any:
         except versions.VersionError as exc:
             flash(str(exc), "error")
             return redirect(url_for("console.admin_models")), 303
-        env = dict(
-            os.environ,
-            DATABASE_URL=rt.settings.database_url,
-            CIVICLINE_DATA_DIR=str(rt.settings.data_dir),
-            CIVICLINE_MODEL_DIR=str(rt.settings.model_dir),
-        )
-        versions.launch(version_id, env)
+        versions.launch(version_id, activation.job_env(rt.settings))
         flash(f"Training version {version_id} started.")
         return redirect(url_for("console.admin_model", version_id=version_id))
     with rt.Session() as db_session:
         rows = list(db_session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
         busy = versions.running(db_session=db_session)
-    return render_template("admin_models.html", rows=rows, busy=busy)
+        recent = jobs.recent(db_session=db_session, limit=8)
+    latest = next((job for job in recent if job.kind == "activate"), None)
+    return render_template(
+        "admin_models.html", rows=rows, busy=busy, recent=recent, activation=latest
+    )
+
+
+@bp.get("/admin/jobs/<int:job_id>/progress")
+@login_required("admin")
+def admin_job_progress(job_id: int) -> Any:
+    """A job's live state for the page: status, each replica's state, the outcome."""
+    with runtime().Session() as db_session:
+        job = db_session.get(Job, job_id)
+        if job is None:
+            abort(404)
+    return jsonify(
+        kind=job.kind,
+        status=job.status,
+        intent=job.detail.get("intent"),
+        progress=job.progress,
+        result=job.result,
+        error=job.error,
+        heartbeat_at=job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+    )
 
 
 def _log_tail(version: ModelVersion, lines: int = 40) -> str:
@@ -228,21 +245,27 @@ def admin_model_confusion(version_id: int) -> Any:
 @bp.post("/admin/models/<int:version_id>/activate")
 @login_required("admin")
 def admin_model_activate(version_id: int) -> Any:
-    """Load a version into the running Rasa servers (rolling, no restart)."""
+    """Queue the activation job and return at once; its own process loads the replicas."""
     rt = runtime()
-    rollback = request.form.get("rollback") == "1"
+    env, logs = activation.job_env(rt.settings), rt.settings.model_dir / "jobs"
     try:
-        seconds = versions.activate(
-            sessions=rt.Session,
-            version_id=version_id,
-            user=g.user,
-            client=rt.nlu,
-            reason=request.form.get("reason", ""),
-            rollback=rollback,
-        )
+        with rt.Session() as db_session, db_session.begin():
+            job = activation.enqueue(
+                db_session=db_session,
+                version_id=version_id,
+                user=g.user,
+                urls=list(getattr(rt.nlu, "urls", [])),
+                reason=request.form.get("reason", ""),
+                rollback=request.form.get("rollback") == "1",
+            )
+            job_id, intent = job.id, job.detail["intent"]
+    except activation.Interrupted as exc:  # roll the dead one back first, outside this request
+        activation.launch(["recover"], env, logs / "recover.log")
+        flash(str(exc), "error")
+        return redirect(url_for("console.admin_models"), 303)
     except versions.VersionError as exc:
         flash(str(exc), "error")
-    else:
-        verb = "Rolled back to" if rollback else "Activated"
-        flash(f"{verb} version {version_id} on every Rasa server in {seconds:.1f} s.")
-    return redirect(url_for("console.admin_model", version_id=version_id))
+        return redirect(url_for("console.admin_model", version_id=version_id), 303)
+    activation.launch(["run", str(job_id)], env, logs / f"job-{job_id}.log")
+    flash(f"{intent[0].upper()}{intent[1:]} (job {job_id}); progress below.")
+    return redirect(url_for("console.admin_models"), 303)

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from cases.models import ModelVersion
-from nlu import versions
+from nlu import activation, versions
 
 
 @click.group("nlu")
@@ -37,7 +37,7 @@ def train(epochs: int | None) -> None:
         f"training version {version_id} (log: {rt.settings.model_dir}/v{version_id}/train.log)"
     )
     try:
-        versions.train(
+        versions.run_training(
             sessions=rt.Session,
             version_id=version_id,
             data=rt.settings.data_dir / "nlu.yml",
@@ -57,7 +57,7 @@ def evaluate(version_id: int) -> None:
     """Score a version on the held-out file again."""
     rt = _rt()
     try:
-        f1 = versions.evaluate_version(
+        f1 = versions.run_evaluation(
             sessions=rt.Session,
             version_id=version_id,
             out=rt.settings.model_dir / f"eval-v{version_id}",
@@ -68,19 +68,30 @@ def evaluate(version_id: int) -> None:
 
 
 def _activate(version_id: int, reason: str, rollback: bool) -> None:
+    """The console's activation job, run in this process (same lock, same records)."""
     rt = _rt()
+    token = rt.settings.rasa_token
+    recovered = activation.recover(sessions=rt.Session, token=token)
+    if recovered is not None:
+        click.echo(f"an interrupted activation (job {recovered.id}) was {recovered.result}")
     try:
-        seconds = versions.activate(
-            sessions=rt.Session,
-            version_id=version_id,
-            user=None,
-            client=rt.nlu,
-            reason=reason,
-            rollback=rollback,
-        )
+        with rt.Session() as db_session, db_session.begin():
+            job = activation.enqueue(
+                db_session=db_session,
+                version_id=version_id,
+                user=None,
+                urls=list(getattr(rt.nlu, "urls", [])),
+                reason=reason,
+                rollback=rollback,
+            )
+            job_id, intent = job.id, job.detail["intent"]
     except versions.VersionError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"v{version_id} is active on {len(rt.nlu.urls)} Rasa server(s) ({seconds:.1f} s)")
+    click.echo(f"job {job_id}: {intent}")
+    job = activation.run(sessions=rt.Session, job_id=job_id, token=token)
+    if job.status != "done":
+        raise click.ClickException(f"activation failed: {job.error}; {job.result}")
+    click.echo(f"v{version_id} is active: {job.result}")
 
 
 @nlu_cli.command("activate")

@@ -1,12 +1,15 @@
-"""`python -m nlu.jobs train VERSION_ID`: the background training job the console starts."""
+"""`python -m nlu.jobs train|evaluate VERSION_ID`: the background training and scoring jobs.
+
+Each holds a database lock for as long as it runs (`nlu.train`, `nlu.evaluate`), claimed in
+the store rather than on this machine's disk, so the rule holds for every app machine.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import sys
 
 from cases.db import make_engine, make_session_factory
-from nlu.versions import evaluate_version, train
+from nlu.versions import run_evaluation, run_training
 from settings import Settings
 
 
@@ -20,21 +23,20 @@ def main(argv: list[str]) -> int:
     sessions = make_session_factory(make_engine(settings.database_url))
     try:
         if argv[0] == "evaluate":
-            evaluate_version(
+            run_evaluation(
                 sessions=sessions,
                 version_id=int(argv[1]),
                 out=settings.model_dir / f"eval-v{argv[1]}",
+                created_by="make run",
             )
             return 0
-        with open(settings.model_dir / ".training.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # belt and braces: one rasa train per machine
-            train(
-                sessions=sessions,
-                version_id=int(argv[1]),
-                data=settings.data_dir / "nlu.yml",
-                model_dir=settings.model_dir,
-            )
-    except Exception as exc:  # recorded on the version; the exit code tells the rest
+        run_training(
+            sessions=sessions,
+            version_id=int(argv[1]),
+            data=settings.data_dir / "nlu.yml",
+            model_dir=settings.model_dir,
+        )
+    except Exception as exc:  # recorded on the version and its job; the exit code tells the rest
         print(f"{argv[0]} failed: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,7 +1,8 @@
-"""Model versions: train in the background, evaluate on held-out data, activate, roll back.
+"""Model versions: train in the background, evaluate on held-out data (activation: activation.py).
 
 Service functions take the session as a keyword and know nothing of Flask; the console and the
-`flask nlu` commands call the same code.
+`flask nlu` commands call the same code. A training is a `train` job holding the database lock
+`nlu.train`, so there is one at a time across every machine that shares the store.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,14 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases import jobs
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
-from nlu.client import RasaClient
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, train_nlu
 
-STALE = timedelta(minutes=30)  # a training that has not finished by then is considered dead
+TRAIN_LOCK = "nlu.train"
+EVALUATE_LOCK = "nlu.evaluate"
 
 
 class VersionError(ValueError):
@@ -32,21 +34,32 @@ class VersionError(ValueError):
 
 
 def running(*, db_session: Session, now: datetime | None = None) -> ModelVersion | None:
-    """The training in progress, if any (stale ones are marked failed)."""
-    now = now or utcnow()
-    busy = db_session.scalars(
-        select(ModelVersion).where(ModelVersion.status.in_(("queued", "training")))
-    ).first()
-    if busy is not None and now - busy.created_at > STALE:
-        busy.status, busy.error = "failed", "training did not finish in 30 minutes"
-        return None
+    """The training in progress, if any; one whose process died is marked failed (and freed)."""
+    reaped = jobs.reap(db_session=db_session, name=TRAIN_LOCK, what="training", now=now)
+    if reaped is not None:
+        record(
+            db_session=db_session,
+            actor=None,
+            action="nlu.train.interrupted",
+            target_type="model_version",
+            target_id=reaped[0].target_id or "",
+            detail={"job": reaped[0].id, "why": reaped[1]},
+        )
+    job = jobs.holder(db_session=db_session, name=TRAIN_LOCK)
+    busy = db_session.get(ModelVersion, job.target_id) if job and job.target_id else None
+    orphans = select(ModelVersion).where(ModelVersion.status.in_(("queued", "training")))
+    for version in db_session.scalars(orphans):  # no live job trains it: its process is gone
+        if busy is None or version.id != busy.id:
+            version.status = "failed"
+            version.error = f"training stopped: {reaped[1] if reaped else 'no job was running it'}"
+            version.finished_at = now or utcnow()
     return busy
 
 
 def start_training(
     *, db_session: Session, user: User | None, epochs: int | None, now: datetime | None = None
 ) -> ModelVersion:
-    """Queue a training (one at a time); the caller then launches `launch(version.id)`."""
+    """Queue a training holding the training lock; the caller then launches `launch(version.id)`."""
     busy = running(db_session=db_session, now=now)
     if busy is not None:
         raise VersionError(
@@ -60,15 +73,96 @@ def start_training(
     )
     db_session.add(version)
     db_session.flush()
+    try:
+        job = jobs.create_job(
+            db_session=db_session,
+            kind="train",
+            lock=TRAIN_LOCK,
+            target_id=version.id,
+            created_by=version.created_by,
+            detail={"epochs": epochs},
+            now=now,
+        )
+    except jobs.LockBusy as exc:  # another machine's request won the conditional UPDATE
+        raise VersionError("another training started just now; one training at a time") from exc
     record(
         db_session=db_session,
         actor=user,
         action="nlu.train",
         target_type="model_version",
         target_id=version.id,
-        detail={"epochs": epochs},
+        detail={"epochs": epochs, "job": job.id},
     )
     return version
+
+
+def training_job(*, db_session: Session, version_id: int) -> int | None:
+    """The id of the queued job that trains this version (what `nlu.jobs train` runs)."""
+    job = jobs.holder(db_session=db_session, name=TRAIN_LOCK)
+    return job.id if job is not None and job.target_id == version_id else None
+
+
+def run_training(
+    *, sessions: sessionmaker[Session], version_id: int, data: Path, model_dir: Path
+) -> ModelVersion:
+    """Train a queued version in this process, its job's lock held and heartbeat kept throughout."""
+    with sessions() as s, s.begin():
+        job_id = training_job(db_session=s, version_id=version_id)
+        if job_id is None:
+            raise VersionError(f"version {version_id} has no queued training")
+        lease = jobs.start(db_session=s, job_id=job_id)
+    with jobs.heartbeat(sessions, lease):
+        try:
+            version = train(
+                sessions=sessions, version_id=version_id, data=data, model_dir=model_dir
+            )
+        except Exception as exc:
+            with sessions() as s, s.begin():
+                jobs.finish(db_session=s, lease=lease, status="failed", error=str(exc)[-2000:])
+            raise
+        with sessions() as s, s.begin():
+            jobs.finish(
+                db_session=s,
+                lease=lease,
+                status="done",
+                result=f"trained version {version_id}: held-out macro-F1 {version.macro_f1:.4f}",
+            )
+    return version
+
+
+def run_evaluation(
+    *, sessions: sessionmaker[Session], version_id: int, out: Path, created_by: str = "cli"
+) -> float:
+    """Score a version as an `evaluate` job under the evaluation lock (one at a time)."""
+    with sessions() as s, s.begin():
+        jobs.reap(db_session=s, name=EVALUATE_LOCK, what="evaluation")
+        try:
+            job_id = jobs.create_job(
+                db_session=s,
+                kind="evaluate",
+                lock=EVALUATE_LOCK,
+                target_id=version_id,
+                created_by=created_by,
+            ).id
+        except jobs.LockBusy as exc:
+            other = exc.holder.target_id if exc.holder else "?"
+            raise VersionError(
+                f"version {other} is being evaluated now; one evaluation at a time"
+            ) from exc
+    with sessions() as s, s.begin():
+        lease = jobs.start(db_session=s, job_id=job_id)
+    with jobs.heartbeat(sessions, lease):
+        try:
+            f1 = evaluate_version(sessions=sessions, version_id=version_id, out=out)
+        except Exception as exc:
+            with sessions() as s, s.begin():
+                jobs.finish(db_session=s, lease=lease, status="failed", error=str(exc)[-2000:])
+            raise
+        with sessions() as s, s.begin():
+            jobs.finish(
+                db_session=s, lease=lease, status="done", result=f"held-out macro-F1 {f1:.4f}"
+            )
+    return f1
 
 
 def launch(version_id: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -220,72 +314,6 @@ def evaluate_version(*, sessions: sessionmaker[Session], version_id: int, out: P
 def active(*, db_session: Session) -> ModelVersion | None:
     """The version the Rasa servers serve."""
     return db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
-
-
-def activate(
-    *,
-    sessions: sessionmaker[Session],
-    version_id: int,
-    user: User | None,
-    client: RasaClient,
-    reason: str = "",
-    rollback: bool = False,
-) -> float:
-    """Load the version into every Rasa server, one at a time; returns the seconds it took.
-
-    Refuses a version whose held-out macro-F1 is below the active one's unless a reason is
-    given (recorded in the audit log). A rollback to an earlier version needs no reason. No
-    database transaction is held while the servers load (seconds), so webhooks never wait.
-    """
-    with sessions() as db_session:
-        version = db_session.get(ModelVersion, version_id)
-        current = active(db_session=db_session)
-    if version is None:
-        raise VersionError(f"no version {version_id}")
-    if (
-        version.status != "trained"
-        or not version.model_path
-        or not Path(version.model_path).exists()
-    ):
-        raise VersionError(f"version {version.id} has no trained model to load")
-    if current is not None and current.id == version.id:
-        raise VersionError(f"version {version.id} is already active")
-    worse = (
-        current is not None
-        and current.macro_f1 is not None
-        and version.macro_f1 is not None
-        and version.macro_f1 < current.macro_f1
-    )
-    if worse and not rollback and not reason.strip():
-        raise VersionError(
-            f"version {version.id} scores {version.macro_f1:.3f} on the held-out set, below the "
-            f"active version {current.id} ({current.macro_f1:.3f}); give a reason to override"
-        )
-    started = time.monotonic()
-    for url in client.urls:  # rolling: the other servers keep answering meanwhile
-        client.load_model(url, version.model_path)
-    seconds = round(time.monotonic() - started, 2)
-    with sessions() as db_session, db_session.begin():
-        for other in db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
-            other.active = False
-        chosen = db_session.get(ModelVersion, version_id)
-        assert chosen is not None
-        chosen.active, chosen.activated_at = True, utcnow()
-        chosen.activated_by = user.username if user else "cli"
-        record(
-            db_session=db_session,
-            actor=user,
-            action="nlu.rollback" if rollback else "nlu.activate",
-            target_type="model_version",
-            target_id=version_id,
-            detail={
-                "previous": current.id if current else None,
-                "override_reason": reason.strip(),
-                "macro_f1": version.macro_f1,
-                "seconds": seconds,
-            },
-        )
-    return seconds
 
 
 def register_served(*, db_session: Session, model_path: Path, fp: str) -> ModelVersion:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from nlu import versions
+from nlu import activation, versions
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
@@ -154,6 +154,13 @@ def main() -> int:
             server.stop()
         print(f"error: a Rasa server did not start: {exc}", file=sys.stderr)
         return 1
+
+    recovered = activation.recover(
+        sessions=make_session_factory(make_engine(settings.database_url)),
+        token=settings.rasa_token,
+    )
+    if recovered is not None:  # before any worker serves: every replica on the recorded version
+        print(f"    activation job {recovered.id} had been interrupted: {recovered.result}")
 
     step(f"gunicorn: starting the app on port {settings.port}")
     web = start_gunicorn(os.environ)

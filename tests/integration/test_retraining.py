@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, ModelVersion
+from cases.models import AuditEntry, Job, ModelVersion
 from nlu import versions
 from nlu.server import RasaServer
 from nlu.training_data import TrainingData
@@ -98,6 +98,21 @@ def wait_trained(admin, version_id: int, timeout: float = 300) -> dict:
             return state
         time.sleep(1)
     raise AssertionError("training did not finish")
+
+
+def wait_activated(admin, rt, timeout: float = 300) -> dict:
+    """Follow the newest activation job (it runs in its own process) until it ends."""
+    with rt.Session() as s:
+        job_id = (
+            s.scalars(select(Job).where(Job.kind == "activate").order_by(Job.id.desc())).first().id
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = admin.get(f"/console/admin/jobs/{job_id}/progress").get_json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.5)
+    raise AssertionError("activation did not finish")
 
 
 def test_invalid_edits_are_refused_and_nothing_is_lost(world):
@@ -203,15 +218,18 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
     time.sleep(1)
     activated = admin.post(
         f"/console/admin/models/{v2.id}/activate",
-        follow_redirects=True,
         data={"csrf_token": token, "reason": "trial of the new data"},
     )
+    assert activated.status_code == 303  # queued; a process of its own loads the servers
+    job = wait_activated(admin, rt)
     time.sleep(1)
     stop.set()
     for t in threads:
         t.join()
-    assert "Activated version" in activated.get_data(as_text=True)
-    seconds = float(re.search(r"in ([\d.]+) s", activated.get_data(as_text=True)).group(1))
+    assert job["status"] == "done", job
+    page = admin.get("/console/admin/models").get_data(as_text=True)
+    assert "Activated version" in page
+    seconds = float(re.search(r"in ([\d.]+) s", job["result"]).group(1))
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "nlu-activation.json").write_text(
         json.dumps(
@@ -231,11 +249,10 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
         assert versions.active(db_session=s).id == v2.id
 
     back = admin.post(
-        "/console/admin/models/1/activate",
-        follow_redirects=True,
-        data={"csrf_token": token, "rollback": "1"},
+        "/console/admin/models/1/activate", data={"csrf_token": token, "rollback": "1"}
     )
-    assert "Rolled back to version 1" in back.get_data(as_text=True)
+    assert back.status_code == 303 and wait_activated(admin, rt)["status"] == "done"
+    assert "Rolled back to version 1" in admin.get("/console/admin/models").get_data(as_text=True)
     assert model_ids(rt) == served
 
 
