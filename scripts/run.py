@@ -162,8 +162,18 @@ def main() -> int:
     if recovered is not None:  # before any worker serves: every replica on the recorded version
         print(f"    activation job {recovered.id} had been interrupted: {recovered.result}")
 
-    step(f"gunicorn: starting the app on port {settings.port}")
-    web = start_gunicorn(os.environ)
+    # Two pools, so anonymous and console traffic can never take residents' workers: Twilio's
+    # webhooks on CIVICLINE_PORT; the console and Open311 on CIVICLINE_WEB_PORT, at a lower
+    # CPU priority. Behind a load balancer, route /twilio/ to the first and the rest to the second.
+    step(f"gunicorn: Twilio webhooks on port {settings.port}")
+    web = start_gunicorn(dict(os.environ, CIVICLINE_ROLE="webhooks"))
+    step(f"gunicorn: console and Open311 on port {settings.web_port} (lower CPU priority)")
+    site_env = dict(
+        os.environ,
+        CIVICLINE_ROLE="web",
+        CIVICLINE_PORT=str(settings.web_port),
+        CIVICLINE_NICE=os.environ.get("CIVICLINE_WEB_NICE", "10"),
+    )
     worker_env, outbound = outbox_mode(settings)
     step(f"outbox worker: starting ({outbound})")
     step("later-answer worker: texts answers to messages saved while Rasa was down")
@@ -172,6 +182,7 @@ def main() -> int:
         "(docs/retention.md)"
     )
     children = [
+        Child("console/Open311 pool", lambda: start_gunicorn(site_env)),
         Child("outbox worker", lambda: module("outbound.worker", worker_env)),
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
@@ -179,12 +190,18 @@ def main() -> int:
         Child(f"Rasa replica :{server.port}", respawn(server, settings, serve))
         for server in servers
     ]
-    for child in children[:3]:
+    for child in children[:4]:
         child.launch()
-    for child, server in zip(children[3:], servers, strict=True):
+    for child, server in zip(children[4:], servers, strict=True):
         child.proc = server.proc
     health = f"http://127.0.0.1:{settings.port}/healthz"
-    if not wait_healthy(f"http://127.0.0.1:{settings.port}", web):
+    site = children[0].proc
+    assert site is not None
+    if not (
+        wait_healthy(f"http://127.0.0.1:{settings.port}", web)
+        and wait_healthy(f"http://127.0.0.1:{settings.web_port}", site)
+    ):
+        stop(web)
         stop_all(children, servers)
         print("error: the app did not become healthy (is the port in use?)", file=sys.stderr)
         return 1
@@ -206,12 +223,13 @@ def main() -> int:
             else "from TWILIO_AUTH_TOKEN"
         }
   Try it without a phone:  make chat   (or: make chat ARGS=--voice, to play a caller)
-  Staff console:        {base}/console/
+  Staff console:        http://127.0.0.1:{settings.web_port}/console/  (its own pool: route
+                        /console and /open311 there, /twilio to port {settings.port})
   First sign-in:        .venv/bin/flask --app app console create-user admin --role admin
                         (asks for a password; admins add supervisors under Admin > Staff)
   Retention:            docs/retention.md; preview: flask --app app retention run --dry-run
-  Open311 API:          {
-            base
+  Open311 API:          http://127.0.0.1:{
+            settings.web_port
         }/open311/v2/services.json  (keys: flask --app app open311 create-key NAME)
 Press Ctrl-C to stop.
 """,
