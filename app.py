@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     from console import init_app as init_console
     from open311.views import init_app as init_open311
     from ops.views import bp as ops_bp
+    from web_security import init_app as init_web_security
     from webhooks.sms import bp as sms_bp
     from webhooks.voice import bp as voice_bp
 
@@ -31,4 +32,5 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     app.register_blueprint(ops_bp)
     init_open311(app)
     init_console(app)
+    init_web_security(app, settings.trusted_proxies)
     return app

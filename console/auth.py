@@ -19,7 +19,7 @@ def login() -> Any:
             return redirect(safe_next(request.args.get("next")))
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")
-    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
+    ip = request.remote_addr or ""  # a trusted proxy's X-Forwarded-For, via ProxyFix
     with runtime().Session() as db_session, db_session.begin():
         try:
             user = authenticate(

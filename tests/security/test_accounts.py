@@ -1,0 +1,164 @@
+"""Console accounts under attack: forged addresses, lockouts, stolen cookies, redirects, headers.
+
+The two gunicorn tests run the real server with 2 workers; /healthz needs a Rasa server, so they
+get a stand-in that answers /status (the console never parses text), not the 1 GB real one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app import create_app
+from cases.models import AuditEntry, LoginAttempt
+from cases.users import create_user
+from nlu.server import free_port
+from tests.conftest import AUTH_TOKEN
+from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in
+from tests.fakes import FakeNLU
+from tests.integration.conftest import gunicorn, sign, sms_form
+
+ATTACKER, OFFICE, HOME = "203.0.113.66", "198.51.100.20", "192.0.2.44"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+class RasaStandIn:
+    """Answers GET /status like a Rasa server with a model loaded, so /healthz is ready."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"model_file": "stand-in.tar.gz"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.token = "stand-in-token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def rasa_standin():
+    standin = RasaStandIn()
+    yield standin
+    standin.close()
+
+
+def make_app(settings, **changes):
+    app = create_app(replace(settings, **changes), nlu=FakeNLU())
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def app(settings):
+    app = make_app(settings, secret_key="test-secret")
+    add_staff(app.extensions["civicline"])
+    yield app
+    app.extensions["civicline"].db.dispose()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["civicline"]
+
+
+def client_at(app, address: str = OFFICE):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def signed_in(app, username: str, address: str = OFFICE, password: str = PASSWORD):
+    client = client_at(app, address)
+    assert sign_in(client, username, password).status_code == 302
+    return client
+
+
+def audit(runtime) -> list[AuditEntry]:
+    with runtime.Session() as s:
+        return list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+
+def post_form(client, path: str, page: str | None = None, **data: str):
+    return client.post(path, data={"csrf_token": csrf(client, page or path), **data})
+
+
+# 1. X-Forwarded-For is believed only from configured proxies ---------------------------------
+
+
+def test_forged_forwarded_for_through_gunicorn_neither_dodges_the_limit_nor_the_log(
+    database_url, db_session, rasa_standin, monkeypatch
+):
+    monkeypatch.setenv("CIVICLINE_SECRET_KEY", "test-secret")
+    monkeypatch.delenv("CIVICLINE_TRUSTED_PROXIES", raising=False)
+    with db_session.begin():
+        create_user(db_session=db_session, username="ada", password=PASSWORD, role="admin")
+    with gunicorn(database_url, rasa_standin, AUTH_TOKEN) as base:
+
+        def attempt(username: str, password: str, forged: str) -> int:
+            web = requests.Session()
+            token = re.search(
+                r'name="csrf_token" value="([^"]+)"', web.get(base + "/console/login").text
+            )
+            return web.post(
+                base + "/console/login",
+                data={"username": username, "password": password, "csrf_token": token.group(1)},
+                headers={"X-Forwarded-For": forged},
+                allow_redirects=False,
+            ).status_code
+
+        assert attempt("ada", PASSWORD, "6.6.6.6") == 302
+        statuses = [attempt(f"guess{n}", "wrong password", f"10.9.8.{n}") for n in range(22)]
+    assert statuses[:20] == [401] * 20 and statuses[20:] == [429, 429]
+    db_session.expire_all()
+    login = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login")).one()
+    assert login.detail["ip"] == "127.0.0.1"
+    assert set(db_session.scalars(select(LoginAttempt.ip))) == {"127.0.0.1"}
+
+
+def test_forwarded_for_is_believed_from_configured_proxies_only(settings):
+    direct = make_app(settings, secret_key="s")
+    add_staff(direct.extensions["civicline"])
+    proxied = make_app(settings, secret_key="s", trusted_proxies=1)
+    for app in (direct, proxied):
+        client = client_at(app, "10.0.0.2")
+        token = csrf(client)
+        client.post(
+            "/console/login",
+            data={"username": "sam", "password": PASSWORD, "csrf_token": token},
+            headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.9"},
+        )
+    ips = [e.detail["ip"] for e in audit(direct.extensions["civicline"])]
+    assert ips == ["10.0.0.2", "198.51.100.9"]  # the proxy's own entry, not the forged first one
+
+
+@pytest.mark.parametrize(("proxies", "status"), [(0, 403), (1, 200)])
+def test_webhook_scheme_comes_from_a_trusted_proxy_only(settings, proxies, status):
+    app = make_app(settings, public_url="http://311.riverton.example.gov", trusted_proxies=proxies)
+    form = sms_form("hello", "+15550100002", "SM" + "b" * 32)
+    signature = sign("https://311.riverton.example.gov/twilio/sms", form)
+    resp = app.test_client().post(
+        "/twilio/sms",
+        data=form,
+        headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https"},
+    )
+    assert resp.status_code == status
