@@ -74,14 +74,22 @@ def login_required(role: str | None = None) -> Callable[[Callable[..., Any]], Ca
 
 
 def safe_next(target: str | None) -> str:
-    """Only redirect to paths on this site."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and not urlsplit(target).netloc
-    ):
-        return target
+    """Only redirect to paths on this site, so a crafted sign-in link cannot send staff away.
+
+    Browsers read `\\` as `/` and drop tabs and newlines, so `/\\evil.example` or `/<TAB>/evil`
+    would leave the site: control characters and whitespace are refused, backslashes count as
+    slashes, and what is left must be a path with neither scheme nor host.
+    """
+    if target and not any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        normalised = target.replace("\\", "/")
+        parts = urlsplit(normalised)
+        if (
+            normalised.startswith("/")
+            and not normalised.startswith("//")
+            and not parts.scheme
+            and not parts.netloc
+        ):
+            return target
     return url_for("console.dashboard")
 
 

@@ -162,3 +162,45 @@ def test_webhook_scheme_comes_from_a_trusted_proxy_only(settings, proxies, statu
         headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https"},
     )
     assert resp.status_code == status
+
+
+# 7. Redirects after sign-in stay on this site -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\evil.example",
+        "//evil.example",
+        "\\\\evil.example",
+        "\\/evil.example",
+        "///evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        " /\\evil.example",
+        "/\x00/evil.example",
+        "evil.example",
+    ],
+)
+def test_hostile_next_targets_go_to_the_dashboard(app, target):
+    client = client_at(app)
+    token = csrf(client)
+    resp = client.post(
+        "/console/login",
+        data={"username": "sam", "password": PASSWORD, "csrf_token": token, "next": target},
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == "/console/"
+
+
+@pytest.mark.parametrize("target", ["/console/cases?status=open", "/console/conversations/3"])
+def test_local_next_targets_are_kept(app, target):
+    client = client_at(app)
+    token = csrf(client)
+    resp = client.post(
+        "/console/login",
+        data={"username": "sam", "password": PASSWORD, "csrf_token": token, "next": target},
+    )
+    assert resp.headers["Location"] == target
