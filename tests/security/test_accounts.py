@@ -93,6 +93,12 @@ def signed_in(app, username: str, address: str = OFFICE, password: str = PASSWOR
     return client
 
 
+def copy_of(app, client):
+    thief = client_at(app, ATTACKER)
+    thief.set_cookie("civicline_session", client.get_cookie("civicline_session").value)
+    return thief
+
+
 def audit(runtime) -> list[AuditEntry]:
     with runtime.Session() as s:
         return list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
@@ -162,6 +168,41 @@ def test_webhook_scheme_comes_from_a_trusted_proxy_only(settings, proxies, statu
         headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https"},
     )
     assert resp.status_code == status
+
+
+# 6. One secret key for every worker -----------------------------------------------------------
+
+
+def test_without_a_secret_key_every_worker_signs_with_the_same_one(
+    database_url, db_session, rasa_standin, monkeypatch
+):
+    monkeypatch.setenv("CIVICLINE_SECRET_KEY", "")
+    with db_session.begin():
+        create_user(db_session=db_session, username="sam", password=PASSWORD, role="supervisor")
+    with gunicorn(database_url, rasa_standin, AUTH_TOKEN) as base:
+        web = requests.Session()
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', web.get(base + "/console/login").text
+        )
+        resp = web.post(
+            base + "/console/login",
+            data={"username": "sam", "password": PASSWORD, "csrf_token": token.group(1)},
+            allow_redirects=False,
+        )
+        assert resp.status_code == 302
+        statuses = [
+            web.get(base + "/console/", allow_redirects=False).status_code for _ in range(40)
+        ]
+    assert statuses == [200] * 40
+
+
+def test_apps_without_a_secret_key_share_the_stored_one(settings):
+    first, second = make_app(settings), make_app(settings)
+    add_staff(first.extensions["civicline"])
+    client = signed_in(first, "sam")
+    assert copy_of(second, client).get("/console/").status_code == 200
+    assert first.secret_key and first.secret_key == second.secret_key
+    assert make_app(settings, secret_key="from-env").secret_key == "from-env"
 
 
 # 7. Redirects after sign-in stay on this site -------------------------------------------------
