@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from cases.app_secrets import COOKIE_KEY, shared_secret
+from cases.staff_sessions import LIFETIME
 
 
 class StoredKeySessionInterface(SecureCookieSessionInterface):
@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         SESSION_COOKIE_NAME="civicline_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=LIFETIME,  # the store ends sessions after this too
     )
     app.register_blueprint(bp)
     app.cli.add_command(console_cli)

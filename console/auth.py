@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from cases.audit import record
+from cases.staff_sessions import end_session, start_session
 from cases.users import RateLimited, authenticate
 from console.blueprint import bp, csrf_token, runtime, safe_next
 
@@ -39,13 +40,14 @@ def login() -> Any:
                 target_id=user.id,
                 detail={"ip": ip},
             )
+            token = start_session(db_session=db_session, user=user, ip=ip)
     if user is None:
         return render_template(
             "login.html", error="Wrong user name or password.", next=request.form.get("next", "")
         ), 401
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
+    session["sid"] = token
     csrf_token()
     flash(f"Signed in as {user.display_name}.")
     return redirect(safe_next(request.form.get("next")))
@@ -53,9 +55,10 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """Sign out."""
+    """Sign out: the session ends in the store, so a copy of this cookie stops working too."""
     if g.user is not None:
         with runtime().Session() as db_session, db_session.begin():
+            end_session(db_session=db_session, token=str(session.get("sid", "")))
             record(
                 db_session=db_session,
                 actor=g.user,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
-from cases.models import User
+from cases.staff_sessions import session_user
 
 bp = Blueprint(
     "console",
@@ -41,14 +41,14 @@ def load_user_and_check_csrf() -> Any:
     g.user = None
     if request.endpoint == "console.static":
         return None  # the stylesheet needs no user (and no database round trip)
-    uid = session.get("uid")
-    if uid is not None:
+    token = session.get("sid")
+    if token is not None:
         with runtime().Session() as db_session:
-            user = db_session.get(User, uid)
-        if user is not None and user.disabled_at is None:
-            g.user = user
-        else:
+            g.user = session_user(db_session=db_session, token=str(token))
+        if g.user is None:  # signed out elsewhere, ended by an admin, expired, or disabled
             session.clear()
+    elif "uid" in session:  # a cookie from before sessions were kept server-side
+        session.clear()
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):

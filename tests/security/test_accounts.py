@@ -170,6 +170,19 @@ def test_webhook_scheme_comes_from_a_trusted_proxy_only(settings, proxies, statu
     assert resp.status_code == status
 
 
+# 3. Sessions end on the server ----------------------------------------------------------------
+
+
+def test_a_copied_cookie_stops_working_after_logout(app, runtime):
+    sam = signed_in(app, "sam")
+    thief = copy_of(app, sam)
+    assert thief.get("/console/").status_code == 200
+    assert post_form(sam, "/console/logout", "/console/").status_code == 302
+    assert thief.get("/console/").status_code == 302
+    assert sam.get("/console/").status_code == 302
+    assert signed_in(app, "sam").get("/console/").status_code == 200
+
+
 # 6. One secret key for every worker -----------------------------------------------------------
 
 
