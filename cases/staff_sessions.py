@@ -82,3 +82,13 @@ def end_user_sessions(
         query = query.where(StaffSession.token_hash != _hash(keep_token))
     result = db_session.execute(query.values(ended_at=now or utcnow(), end_reason=reason))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def end_all_sessions(*, db_session: Session, reason: str, now: datetime | None = None) -> int:
+    """End every live session (e.g. after the cookie key was rotated); returns how many."""
+    result = db_session.execute(
+        update(StaffSession)
+        .where(StaffSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow(), end_reason=reason)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.models import LoginAttempt, User, utcnow
+from cases.staff_sessions import end_user_sessions
 
 ROLES = ("supervisor", "admin")
 HASHER = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106 low-memory profile
@@ -29,6 +30,16 @@ class RateLimited(Exception):
     """Too many failed sign-ins; try again later."""
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"passwords need at least {MIN_PASSWORD} characters")
+
+
 def create_user(
     *, db_session: Session, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
@@ -40,10 +51,8 @@ def create_user(
         or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
     ):
         raise UserError("usernames are 1-64 letters, digits, dots, dashes or underscores")
-    if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"passwords need at least {MIN_PASSWORD} characters")
+    _check_role(role)
+    _check_password(password)
     if db_session.scalars(select(User).where(User.username == username)).first():
         raise UserError(f"user {username!r} exists already")
     user = User(
@@ -100,3 +109,79 @@ def authenticate(
 def list_users(*, db_session: Session) -> list[User]:
     """All staff accounts by name."""
     return list(db_session.scalars(select(User).order_by(User.username)))
+
+
+def find_user(*, db_session: Session, username: str) -> User:
+    """The account with this user name; UserError if there is none."""
+    name = username.strip().lower()
+    user = db_session.scalars(select(User).where(User.username == name)).first()
+    if user is None:
+        raise UserError(f"no user {name!r}")
+    return user
+
+
+def _keep_an_admin(db_session: Session, user: User) -> None:
+    """Refuse to take away the last enabled admin, so nobody is locked out of the admin pages."""
+    if user.role != "admin" or user.disabled_at is not None:
+        return
+    admins = db_session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.disabled_at.is_(None))
+    )
+    if (admins or 0) <= 1:
+        raise UserError(f"{user.username} is the last active admin")
+
+
+def set_disabled(
+    *, db_session: Session, username: str, disabled: bool, now: datetime | None = None
+) -> User:
+    """Disable (sign-ins refused, live sessions ended) or enable an account."""
+    user = find_user(db_session=db_session, username=username)
+    if disabled:
+        _keep_an_admin(db_session, user)
+        user.disabled_at = user.disabled_at or now or utcnow()
+        end_user_sessions(db_session=db_session, user_id=user.id, reason="disabled", now=now)
+    else:
+        user.disabled_at = None
+    return user
+
+
+def set_role(*, db_session: Session, username: str, role: str) -> User:
+    """Change a role; the user's sessions end, so no page keeps the old permissions."""
+    _check_role(role)
+    user = find_user(db_session=db_session, username=username)
+    if user.role != role:
+        if role != "admin":
+            _keep_an_admin(db_session, user)
+        user.role = role
+        end_user_sessions(db_session=db_session, user_id=user.id, reason="role_change")
+    return user
+
+
+def change_password(
+    *, db_session: Session, user_id: int, current: str, new: str, keep_token: str | None
+) -> User:
+    """Change one's own password (the current one is required); other sessions end."""
+    user = db_session.get(User, user_id)
+    if user is None:
+        raise UserError("no such user")
+    try:
+        HASHER.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise UserError("the current password is wrong") from exc
+    _check_password(new)
+    user.password_hash = HASHER.hash(new)
+    end_user_sessions(
+        db_session=db_session, user_id=user.id, reason="password_change", keep_token=keep_token
+    )
+    return user
+
+
+def reset_password(*, db_session: Session, username: str, password: str) -> User:
+    """Set another user's password (admins, CLI); all of their sessions end."""
+    _check_password(password)
+    user = find_user(db_session=db_session, username=username)
+    user.password_hash = HASHER.hash(password)
+    end_user_sessions(db_session=db_session, user_id=user.id, reason="password_reset")
+    return user

@@ -30,6 +30,7 @@ class StoredKeySessionInterface(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     """Register the console (pages, CLI) and its session cookie settings."""
     from console import (  # noqa: F401  (importing registers the views)
+        account,
         admin,
         auth,
         cases,

@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, LoginAttempt
+from cases.models import AuditEntry, LoginAttempt, User
 from cases.users import create_user
 from nlu.server import free_port
 from tests.conftest import AUTH_TOKEN
@@ -183,6 +183,82 @@ def test_a_copied_cookie_stops_working_after_logout(app, runtime):
     assert signed_in(app, "sam").get("/console/").status_code == 200
 
 
+# 4. Disable, enable, reset, role: console and CLI, audited -------------------------------------
+
+
+def test_admin_disables_and_enables_a_supervisor(app, runtime):
+    ada, sam = signed_in(app, "ada"), signed_in(app, "sam")
+    page = "/console/admin/users"
+    assert post_form(ada, "/console/admin/users/sam", page, action="disable").status_code == 302
+    assert sam.get("/console/").status_code == 302
+    assert sign_in(client_at(app, HOME), "sam").status_code == 401
+    assert "disabled" in ada.get(page).get_data(as_text=True)
+    assert post_form(ada, "/console/admin/users/sam", page, action="enable").status_code == 302
+    assert sign_in(client_at(app, HOME), "sam").status_code == 302
+    actions = [(e.action, e.target_id, e.actor_name) for e in audit(runtime)]
+    assert ("user.disable", "sam", "ada") in actions and ("user.enable", "sam", "ada") in actions
+
+
+def test_admin_resets_a_password_and_changes_a_role(app, runtime):
+    ada, sam = signed_in(app, "ada"), signed_in(app, "sam")
+    page = "/console/admin/users"
+    post_form(ada, "/console/admin/users/sam", page, action="reset", password=NEW_PASSWORD)
+    assert sam.get("/console/").status_code == 302
+    sam = signed_in(app, "sam", password=NEW_PASSWORD)
+    post_form(ada, "/console/admin/users/sam", page, action="role", role="admin")
+    assert sam.get("/console/").status_code == 302
+    assert signed_in(app, "sam", password=NEW_PASSWORD).get(page).status_code == 200
+    actions = [e.action for e in audit(runtime)]
+    assert "user.password_reset" in actions and "user.role" in actions
+    assert all(NEW_PASSWORD not in json.dumps(e.detail) for e in audit(runtime))
+
+
+def test_the_last_admin_cannot_be_disabled_or_demoted_and_supervisors_cannot_manage(app, runtime):
+    ada, sam = signed_in(app, "ada"), signed_in(app, "sam")
+    page = "/console/admin/users"
+    post_form(ada, "/console/admin/users/ada", page, action="disable")
+    post_form(ada, "/console/admin/users/ada", page, action="role", role="supervisor")
+    assert ada.get(page).status_code == 200
+    token = csrf(sam, "/console/")
+    resp = sam.post("/console/admin/users/ada", data={"csrf_token": token, "action": "disable"})
+    assert resp.status_code == 403
+    with runtime.Session() as s:
+        user = s.scalars(select(User).where(User.username == "ada")).one()
+    assert user.disabled_at is None and user.role == "admin"
+
+
+def test_cli_disables_enables_resets_and_changes_roles(app, runtime):
+    cli = app.test_cli_runner()
+    sam = signed_in(app, "sam")
+    assert cli.invoke(args=["console", "disable-user", "sam"]).exit_code == 0
+    assert sam.get("/console/").status_code == 302
+    assert sign_in(client_at(app, HOME), "sam").status_code == 401
+    assert cli.invoke(args=["console", "enable-user", "sam"]).exit_code == 0
+    result = cli.invoke(args=["console", "set-password", "sam", "--password", NEW_PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert cli.invoke(args=["console", "set-role", "sam", "--role", "admin"]).exit_code == 0
+    assert cli.invoke(args=["console", "disable-user", "nobody"]).exit_code != 0
+    assert signed_in(app, "sam", HOME, NEW_PASSWORD).get("/console/admin/users").status_code == 200
+    actions = [(e.action, e.detail.get("via")) for e in audit(runtime)]
+    for action in ("user.disable", "user.enable", "user.password_reset", "user.role"):
+        assert (action, "cli") in actions
+
+
+def test_changing_my_password_ends_my_other_sessions(app, runtime):
+    laptop, phone = signed_in(app, "sam"), signed_in(app, "sam", HOME)
+    resp = post_form(
+        laptop, "/console/account", current_password=PASSWORD, new_password=NEW_PASSWORD
+    )
+    assert resp.status_code == 302
+    assert laptop.get("/console/").status_code == 200
+    assert phone.get("/console/").status_code == 302
+    assert sign_in(client_at(app, HOME), "sam", PASSWORD).status_code == 401
+    assert sign_in(client_at(app, HOME), "sam", NEW_PASSWORD).status_code == 302
+    wrong = post_form(laptop, "/console/account", current_password="nope", new_password="x" * 12)
+    assert wrong.status_code == 400
+    assert [e.action for e in audit(runtime)].count("user.password_change") == 1
+
+
 # 6. One secret key for every worker -----------------------------------------------------------
 
 
@@ -216,6 +292,19 @@ def test_apps_without_a_secret_key_share_the_stored_one(settings):
     assert copy_of(second, client).get("/console/").status_code == 200
     assert first.secret_key and first.secret_key == second.secret_key
     assert make_app(settings, secret_key="from-env").secret_key == "from-env"
+
+
+def test_rotating_the_stored_key_signs_everyone_out(settings):
+    app = make_app(settings)
+    add_staff(app.extensions["civicline"])
+    sam = signed_in(app, "sam")
+    old = app.secret_key
+    result = app.test_cli_runner().invoke(args=["console", "rotate-secret-key"])
+    assert result.exit_code == 0 and "restart" in result.output
+    assert sam.get("/console/").status_code == 302
+    restarted = make_app(settings)
+    signed_in(restarted, "sam")
+    assert restarted.secret_key != old
 
 
 # 7. Redirects after sign-in stay on this site -------------------------------------------------
