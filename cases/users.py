@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases.login_limits import RateLimited as RateLimited  # raised by authenticate
+from cases.login_limits import check
 from cases.models import LoginAttempt, User, utcnow
 from cases.staff_sessions import end_user_sessions
 
 ROLES = ("supervisor", "admin")
 HASHER = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106 low-memory profile
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD = 10
 # A real hash to verify against when the user does not exist, so timing reveals nothing.
 _DUMMY = HASHER.hash("not a password of anyone")
@@ -24,10 +23,6 @@ _DUMMY = HASHER.hash("not a password of anyone")
 
 class UserError(ValueError):
     """A user cannot be created or changed as asked."""
-
-
-class RateLimited(Exception):
-    """Too many failed sign-ins; try again later."""
 
 
 def _check_role(role: str) -> None:
@@ -66,44 +61,35 @@ def create_user(
     return user
 
 
-def _failures(db_session: Session, column, value: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
-    return int(
-        db_session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-        )
-        or 0
-    )
-
-
 def authenticate(
     *, db_session: Session, username: str, password: str, ip: str, now: datetime | None = None
 ) -> User | None:
-    """The user if the password is right; None if not; RateLimited after too many failures."""
+    """The user if the password is right; None if not; RateLimited when it comes too soon.
+
+    Throttling backs off per (user name, address) and never locks an account for everyone:
+    see cases.login_limits.
+    """
     now = now or utcnow()
     username = username.strip().lower()[:64]
-    since = now - WINDOW
-    if (
-        _failures(db_session, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
-        or _failures(db_session, LoginAttempt.ip, ip, since) >= MAX_FAILURES_PER_IP
-    ):
-        raise RateLimited("too many failed sign-ins; try again in 15 minutes")
+    check(db_session=db_session, username=username, ip=ip, now=now)
     user = db_session.scalars(select(User).where(User.username == username)).first()
-    ok = False
-    try:
-        ok = HASHER.verify(user.password_hash if user else _DUMMY, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = _verify(user.password_hash if user else _DUMMY, password) and user is not None
     if ok and user is not None and user.disabled_at is not None:
         ok = False
-    db_session.add(LoginAttempt(at=now, username=username, ip=ip, success=ok))
+    db_session.add(LoginAttempt(at=now, username=username, ip=ip[:64], success=ok))
     if not ok or user is None:
         return None
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     user.last_login_at = now
     return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def list_users(*, db_session: Session) -> list[User]:
@@ -160,16 +146,28 @@ def set_role(*, db_session: Session, username: str, role: str) -> User:
 
 
 def change_password(
-    *, db_session: Session, user_id: int, current: str, new: str, keep_token: str | None
-) -> User:
-    """Change one's own password (the current one is required); other sessions end."""
+    *,
+    db_session: Session,
+    user_id: int,
+    current: str,
+    new: str,
+    keep_token: str | None,
+    ip: str,
+    now: datetime | None = None,
+) -> User | None:
+    """Change one's own password (other sessions end); None if `current` is wrong.
+
+    A wrong current password counts as a failed sign-in (same throttle, recorded in the
+    caller's transaction), so a borrowed session cannot be used to guess it.
+    """
+    now = now or utcnow()
     user = db_session.get(User, user_id)
     if user is None:
         raise UserError("no such user")
-    try:
-        HASHER.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError) as exc:
-        raise UserError("the current password is wrong") from exc
+    check(db_session=db_session, username=user.username, ip=ip, now=now)
+    if not _verify(user.password_hash, current):
+        db_session.add(LoginAttempt(at=now, username=user.username, ip=ip[:64], success=False))
+        return None
     _check_password(new)
     user.password_hash = HASHER.hash(new)
     end_user_sessions(

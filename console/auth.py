@@ -30,7 +30,8 @@ def login() -> Any:
                 ip=ip,
             )
         except RateLimited as exc:
-            return render_template("login.html", error=str(exc), next=""), 429
+            page = render_template("login.html", error=str(exc), next="")
+            return page, 429, {"Retry-After": str(exc.retry_after)}
         if user is not None:
             record(
                 db_session=db_session,

@@ -10,6 +10,7 @@ import json
 import re
 import threading
 from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,8 +18,8 @@ import requests
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, LoginAttempt, User
-from cases.users import create_user
+from cases.models import AuditEntry, LoginAttempt, User, utcnow
+from cases.users import RateLimited, authenticate, create_user
 from nlu.server import free_port
 from tests.conftest import AUTH_TOKEN
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in
@@ -170,6 +171,49 @@ def test_webhook_scheme_comes_from_a_trusted_proxy_only(settings, proxies, statu
     assert resp.status_code == status
 
 
+# 2. Lockouts back off per (user, address); nobody else can keep an account locked ------------
+
+
+def test_an_attacker_cannot_keep_admin_locked_out(app):
+    attacker = client_at(app, ATTACKER)
+    statuses = [sign_in(attacker, "ada", "not the password").status_code for _ in range(8)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+    assert sign_in(attacker, "ada").status_code == 429  # the attacker's own pair backs off
+    assert sign_in(client_at(app, OFFICE), "ada").status_code == 302
+
+
+def test_guessing_from_many_addresses_slows_down_but_never_blocks_a_fresh_address(app):
+    for n in range(30):
+        assert sign_in(client_at(app, f"10.66.0.{n}"), "ada", "guess").status_code == 401
+    # under attack, an address gets one free failure, then must wait
+    assert sign_in(client_at(app, "10.66.0.1"), "ada", "guess").status_code == 429
+    assert sign_in(client_at(app, HOME), "ada").status_code == 302
+
+
+def test_backoff_doubles_and_expires(db_session):
+    with db_session.begin():
+        create_user(db_session=db_session, username="ada", password=PASSWORD, role="admin")
+    now = utcnow()
+
+    def attempt(at, password="wrong password", ip=ATTACKER):
+        with db_session.begin():
+            return authenticate(
+                db_session=db_session, username="ada", password=password, ip=ip, now=at
+            )
+
+    for n in range(5):
+        assert attempt(now + timedelta(seconds=n)) is None
+    with pytest.raises(RateLimited) as first:
+        attempt(now + timedelta(seconds=5))
+    assert 20 <= first.value.retry_after <= 30
+    assert attempt(now + timedelta(seconds=40)) is None  # waited: checked (and wrong again)
+    with pytest.raises(RateLimited) as second:
+        attempt(now + timedelta(seconds=41))
+    assert 50 <= second.value.retry_after <= 60  # the wait doubled
+    assert attempt(now + timedelta(seconds=101), PASSWORD) is not None
+    assert attempt(now + timedelta(seconds=102)) is None  # a success resets the pair
+
+
 # 3. Sessions end on the server ----------------------------------------------------------------
 
 
@@ -254,8 +298,18 @@ def test_changing_my_password_ends_my_other_sessions(app, runtime):
     assert phone.get("/console/").status_code == 302
     assert sign_in(client_at(app, HOME), "sam", PASSWORD).status_code == 401
     assert sign_in(client_at(app, HOME), "sam", NEW_PASSWORD).status_code == 302
-    wrong = post_form(laptop, "/console/account", current_password="nope", new_password="x" * 12)
-    assert wrong.status_code == 400
+    for _ in range(5):
+        wrong = post_form(
+            laptop, "/console/account", current_password="nope", new_password="x" * 12
+        )
+        assert wrong.status_code == 400
+    # guessing the current password through a borrowed session is throttled like sign-ins
+    assert (
+        post_form(
+            laptop, "/console/account", current_password="nope", new_password="x" * 12
+        ).status_code
+        == 429
+    )
     assert [e.action for e in audit(runtime)].count("user.password_change") == 1
 
 
