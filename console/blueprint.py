@@ -9,7 +9,17 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
 from cases.staff_sessions import session_user
 
@@ -54,6 +64,14 @@ def load_user_and_check_csrf() -> Any:
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
     return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Console pages hold personal data and one-time API keys: never kept in any cache."""
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def login_required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -18,11 +18,11 @@ import requests
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, LoginAttempt, User, utcnow
+from cases.models import AuditEntry, Conversation, LoginAttempt, ModelVersion, User, utcnow
 from cases.users import RateLimited, authenticate, create_user
 from nlu.server import free_port
 from tests.conftest import AUTH_TOKEN
-from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in
+from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in, text
 from tests.fakes import FakeNLU
 from tests.integration.conftest import gunicorn, sign, sms_form
 
@@ -311,6 +311,72 @@ def test_changing_my_password_ends_my_other_sessions(app, runtime):
         == 429
     )
     assert [e.action for e in audit(runtime)].count("user.password_change") == 1
+
+
+# 5. Security headers --------------------------------------------------------------------------
+
+
+def test_security_headers_on_every_response(app, runtime):
+    ada = signed_in(app, "ada")
+    login = client_at(app).get("/console/login")
+    key_page = post_form(ada, "/console/admin/api-keys", name="crm")
+    assert "cl_" in key_page.get_data(as_text=True)
+    twiml = app.test_client().post("/twilio/sms", data={})
+    for resp in (login, key_page, twiml, ada.get("/console/")):
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Referrer-Policy"]
+        assert "Strict-Transport-Security" not in resp.headers  # plain http
+    for resp in (login, key_page):
+        assert "no-store" in resp.headers["Cache-Control"]
+
+
+def test_hsts_only_over_https_as_a_trusted_proxy_reports_it(settings):
+    proxied, direct = make_app(settings, trusted_proxies=1), make_app(settings)
+    forwarded = {"X-Forwarded-Proto": "https"}
+    hsts = proxied.test_client().get("/console/login", headers=forwarded).headers
+    assert "max-age=" in hsts["Strict-Transport-Security"]
+    assert (
+        "Strict-Transport-Security"
+        not in direct.test_client().get("/console/login", headers=forwarded).headers
+    )
+    https = direct.test_client().get("/console/login", base_url="https://localhost")
+    assert "Strict-Transport-Security" in https.headers
+
+
+def test_console_pages_have_no_inline_scripts_or_styles(app, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100801")
+    number = text(runtime, "yes", sender="+15550100801").case_number
+    with runtime.Session() as s, s.begin():
+        scores = {"greet": {"precision": 1.0, "recall": 1.0, "f1-score": 1.0}}
+        version = ModelVersion(created_by="ada", status="training", report={"per_intent": scores})
+        s.add(version)
+        s.flush()
+        version_id = version.id
+        conversation_id = s.scalars(select(Conversation.id)).first()
+    ada = signed_in(app, "ada")
+    pages = [
+        "/console/",
+        "/console/conversations",
+        f"/console/conversations/{conversation_id}",
+        "/console/handoffs",
+        "/console/cases",
+        f"/console/cases/{number}",
+        "/console/account",
+        "/console/admin/users",
+        "/console/admin/api-keys",
+        "/console/admin/audit",
+        "/console/admin/models",
+        f"/console/admin/models/{version_id}",
+    ]
+    for path in pages:
+        html = ada.get(path).get_data(as_text=True)
+        assert ada.get(path).status_code == 200, path
+        assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", html), path
+        assert not re.search(r"<style|\sstyle=|\son[a-z]+=", html), path
+    assert ada.get("/console/static/model_progress.js").status_code == 200
 
 
 # 6. One secret key for every worker -----------------------------------------------------------
