@@ -14,7 +14,7 @@ from console.blueprint import bp, csrf_token, runtime, safe_next
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; rate-limited by user name and by address."""
+    """The sign-in form; throttled with backoff per user name and address (cases.login_limits)."""
     if request.method == "GET":
         if g.user is not None:
             return redirect(safe_next(request.args.get("next")))
@@ -41,6 +41,8 @@ def login() -> Any:
                 target_id=user.id,
                 detail={"ip": ip},
             )
+            if session.get("sid"):  # signing in again: the browser's old session ends
+                end_session(db_session=db_session, token=str(session["sid"]), reason="replaced")
             token = start_session(db_session=db_session, user=user, ip=ip)
     if user is None:
         return render_template(

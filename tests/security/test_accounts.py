@@ -227,6 +227,15 @@ def test_a_copied_cookie_stops_working_after_logout(app, runtime):
     assert signed_in(app, "sam").get("/console/").status_code == 200
 
 
+def test_signing_in_again_ends_the_browsers_previous_session(app):
+    sam = signed_in(app, "sam")
+    thief = copy_of(app, sam)
+    again = post_form(sam, "/console/login", "/console/", username="sam", password=PASSWORD)
+    assert again.status_code == 302
+    assert thief.get("/console/").status_code == 302
+    assert sam.get("/console/").status_code == 200
+
+
 # 4. Disable, enable, reset, role: console and CLI, audited -------------------------------------
 
 
