@@ -23,17 +23,22 @@ def shared_secret(
 ) -> str:
     """The stored secret `name`, created on first use: insert if absent, then read back.
 
-    Workers starting together may all try the insert; the primary key lets one win, the
-    others' inserts fail, and every worker reads back the winner's value.
+    Workers starting together may all find it missing and try the insert; the primary key
+    lets one win, the others' inserts fail, and every worker reads back the winner's value.
     """
+    query = select(AppSecret.value).where(AppSecret.name == name)
+    with sessions() as db_session:
+        stored = db_session.scalars(query).first()
+    if stored is not None:
+        return str(stored)
+    candidate = make()
     try:
         with sessions() as db_session, db_session.begin():
-            if db_session.get(AppSecret, name) is None:
-                db_session.add(AppSecret(name=name, value=make()))
+            db_session.add(AppSecret(name=name, value=candidate))
     except IntegrityError:
         pass  # another worker inserted it first
     with sessions() as db_session:
-        return str(db_session.scalars(select(AppSecret.value).where(AppSecret.name == name)).one())
+        return str(db_session.scalars(query).one())
 
 
 def rotate_secret(*, db_session: Session, name: str, make: Callable[[], str] = _new_value) -> None:

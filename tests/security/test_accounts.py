@@ -18,7 +18,16 @@ import requests
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, Conversation, LoginAttempt, ModelVersion, User, utcnow
+from cases.app_secrets import shared_secret
+from cases.models import (
+    AppSecret,
+    AuditEntry,
+    Conversation,
+    LoginAttempt,
+    ModelVersion,
+    User,
+    utcnow,
+)
 from cases.users import RateLimited, authenticate, create_user
 from nlu.server import free_port
 from tests.conftest import AUTH_TOKEN
@@ -421,6 +430,19 @@ def test_apps_without_a_secret_key_share_the_stored_one(settings):
     assert copy_of(second, client).get("/console/").status_code == 200
     assert first.secret_key and first.secret_key == second.secret_key
     assert make_app(settings, secret_key="from-env").secret_key == "from-env"
+
+
+def test_a_worker_that_loses_the_insert_race_reads_the_winners_key(settings):
+    sessions = make_app(settings).extensions["civicline"].Session
+
+    def meanwhile_another_worker_inserts() -> str:
+        with sessions() as other, other.begin():
+            other.add(AppSecret(name="race", value="the winner's key"))
+        return "the loser's key"
+
+    key = shared_secret(sessions=sessions, name="race", make=meanwhile_another_worker_inserts)
+    assert key == "the winner's key"
+    assert shared_secret(sessions=sessions, name="race") == "the winner's key"
 
 
 def test_rotating_the_stored_key_signs_everyone_out(settings):
