@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     from ops.limits import init_limits
     from ops.views import bp as ops_bp
     from outbound.cli import outbox_cli
+    from web_security import init_app as init_web_security
     from webhooks.sms import bp as sms_bp
     from webhooks.voice import bp as voice_bp
 
@@ -43,4 +44,5 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
         init_console(app)
     init_limits(app, settings)
     app.cli.add_command(outbox_cli)
+    init_web_security(app, settings.trusted_proxies)
     return app

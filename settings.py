@@ -40,6 +40,14 @@ def _local_env_files() -> dict[str, str]:
     return values
 
 
+def _count(value: str) -> int:
+    """A non-negative whole number (a negative proxy count would be a silent misconfiguration)."""
+    number = int(value or "0")
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of the app (webhooks, bot, store, NLU client)."""
@@ -72,6 +80,7 @@ class Settings:
     voice_language: str = "en-US"
     jurisdiction_id: str | None = None
     secret_key: str | None = None
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* we believe
     model_dir: Path = ROOT / "var" / "models"
     train_epochs: int | None = None
     role: str = "all"  # all | webhooks | web: which blueprints this process serves
@@ -129,6 +138,7 @@ class Settings:
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
+            "trusted_proxies": _count(env.get("CIVICLINE_TRUSTED_PROXIES", "0")),
             "model_dir": Path(env.get("CIVICLINE_MODEL_DIR", str(base.model_dir))),
             "role": env.get("CIVICLINE_ROLE", base.role),
             "web_port": int(

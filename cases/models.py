@@ -268,6 +268,35 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
 
 
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the store its SHA-256.
+
+    Kept server-side so signing out, a password change or disabling an account ends a session
+    even where its cookie was copied, and so a database reader cannot mint a session.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # logout | password_change | password_reset | disabled | role_change
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class AppSecret(Base):
+    """A secret generated once and shared by every worker and machine (e.g. the cookie key)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LoginAttempt(Base):
     """One sign-in attempt, kept for rate limiting (shared by every worker)."""
 

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import timedelta
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+from cases.app_secrets import COOKIE_KEY, shared_secret
+from cases.staff_sessions import LIFETIME
+
+
+class StoredKeySessionInterface(SecureCookieSessionInterface):
+    """Signed cookies whose key, without CIVICLINE_SECRET_KEY, is the one kept in the store.
+
+    Fetched on first use rather than at start-up, so a worker boots even while the database
+    is unreachable (and /healthz can say so); every worker and machine reads the same key.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            app.secret_key = shared_secret(
+                sessions=app.extensions["civicline"].Session, name=COOKIE_KEY
+            )
+        return super().get_signing_serializer(app)
 
 
 def init_app(app: Flask) -> None:
     """Register the console (pages, CLI) and its session cookie settings."""
     from console import (  # noqa: F401  (importing registers the views)
+        account,
         admin,
         auth,
         cases,
@@ -30,15 +49,16 @@ def init_app(app: Flask) -> None:
         app.secret_key = settings.secret_key
     else:
         logging.getLogger(__name__).warning(
-            "CIVICLINE_SECRET_KEY is not set: console sign-ins last only as long as this process"
+            "CIVICLINE_SECRET_KEY is not set: console cookies are signed with a key generated "
+            "once and kept in the database (app_secrets); set CIVICLINE_SECRET_KEY in production"
         )
-        app.secret_key = secrets.token_urlsafe(32)
+        app.session_interface = StoredKeySessionInterface()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         SESSION_COOKIE_NAME="civicline_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=LIFETIME,  # the store ends sessions after this too
     )
     app.register_blueprint(bp)
     app.cli.add_command(console_cli)

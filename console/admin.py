@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from cases.api_keys import ApiKeyError, create_api_key, list_api_keys, revoke_api_key
 from cases.audit import recent, record
-from cases.users import ROLES, UserError, create_user, list_users
+from cases.users import (
+    ROLES,
+    UserError,
+    create_user,
+    list_users,
+    reset_password,
+    set_disabled,
+    set_role,
+)
 from console.blueprint import bp, login_required, runtime
 
 
@@ -42,6 +50,57 @@ def admin_users() -> Any:
     with runtime().Session() as db_session:
         users = list_users(db_session=db_session)
     return render_template("admin_users.html", users=users, roles=ROLES)
+
+
+@bp.post("/admin/users/<username>")
+@login_required("admin")
+def admin_user(username: str) -> Any:
+    """Disable, enable, reset the password of, or change the role of one account (audited)."""
+    action = request.form.get("action", "")
+    if action == "disable" and username == g.user.username:
+        flash("You cannot disable your own account; ask another admin.", "error")
+        return redirect(url_for("console.admin_users"))
+    try:
+        with runtime().Session() as db_session, db_session.begin():
+            detail: dict[str, Any] = {}
+            if action in ("disable", "enable"):
+                user = set_disabled(
+                    db_session=db_session, username=username, disabled=action == "disable"
+                )
+            elif action == "reset":
+                user = reset_password(
+                    db_session=db_session,
+                    username=username,
+                    password=request.form.get("password", ""),
+                )
+            elif action == "role":
+                user = set_role(
+                    db_session=db_session, username=username, role=request.form.get("role", "")
+                )
+                detail = {"role": user.role}
+            else:
+                abort(400)
+            record(
+                db_session=db_session,
+                actor=g.user,
+                action={"reset": "user.password_reset"}.get(action, f"user.{action}"),
+                target_type="user",
+                target_id=user.username,
+                detail=detail,
+            )
+    except UserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{user.username}: {_DONE[action]}.")
+    return redirect(url_for("console.admin_users"))
+
+
+_DONE = {
+    "disable": "disabled, signed out everywhere",
+    "enable": "enabled",
+    "reset": "password reset, signed out everywhere",
+    "role": "role changed, signed out everywhere",
+}
 
 
 @bp.route("/admin/api-keys", methods=["GET", "POST"])

@@ -7,19 +7,20 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from cases.audit import record
+from cases.staff_sessions import end_session, start_session
 from cases.users import RateLimited, authenticate
 from console.blueprint import bp, csrf_token, runtime, safe_next
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; rate-limited by user name and by address."""
+    """The sign-in form; throttled with backoff per user name and address (cases.login_limits)."""
     if request.method == "GET":
         if g.user is not None:
             return redirect(safe_next(request.args.get("next")))
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")
-    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
+    ip = request.remote_addr or ""  # a trusted proxy's X-Forwarded-For, via ProxyFix
     with runtime().Session() as db_session, db_session.begin():
         try:
             user = authenticate(
@@ -29,7 +30,8 @@ def login() -> Any:
                 ip=ip,
             )
         except RateLimited as exc:
-            return render_template("login.html", error=str(exc), next=""), 429
+            page = render_template("login.html", error=str(exc), next="")
+            return page, 429, {"Retry-After": str(exc.retry_after)}
         if user is not None:
             record(
                 db_session=db_session,
@@ -39,13 +41,16 @@ def login() -> Any:
                 target_id=user.id,
                 detail={"ip": ip},
             )
+            if session.get("sid"):  # signing in again: the browser's old session ends
+                end_session(db_session=db_session, token=str(session["sid"]), reason="replaced")
+            token = start_session(db_session=db_session, user=user, ip=ip)
     if user is None:
         return render_template(
             "login.html", error="Wrong user name or password.", next=request.form.get("next", "")
         ), 401
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
+    session["sid"] = token
     csrf_token()
     flash(f"Signed in as {user.display_name}.")
     return redirect(safe_next(request.form.get("next")))
@@ -53,9 +58,10 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """Sign out."""
+    """Sign out: the session ends in the store, so a copy of this cookie stops working too."""
     if g.user is not None:
         with runtime().Session() as db_session, db_session.begin():
+            end_session(db_session=db_session, token=str(session.get("sid", "")))
             record(
                 db_session=db_session,
                 actor=g.user,

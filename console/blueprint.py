@@ -9,9 +9,19 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
-from cases.models import User
+from cases.staff_sessions import session_user
 
 bp = Blueprint(
     "console",
@@ -41,19 +51,27 @@ def load_user_and_check_csrf() -> Any:
     g.user = None
     if request.endpoint == "console.static":
         return None  # the stylesheet needs no user (and no database round trip)
-    uid = session.get("uid")
-    if uid is not None:
+    token = session.get("sid")
+    if token is not None:
         with runtime().Session() as db_session:
-            user = db_session.get(User, uid)
-        if user is not None and user.disabled_at is None:
-            g.user = user
-        else:
+            g.user = session_user(db_session=db_session, token=str(token))
+        if g.user is None:  # signed out elsewhere, ended by an admin, expired, or disabled
             session.clear()
+    elif "uid" in session:  # a cookie from before sessions were kept server-side
+        session.clear()
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
     return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Console pages hold personal data and one-time API keys: never kept in any cache."""
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def login_required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -74,14 +92,22 @@ def login_required(role: str | None = None) -> Callable[[Callable[..., Any]], Ca
 
 
 def safe_next(target: str | None) -> str:
-    """Only redirect to paths on this site."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and not urlsplit(target).netloc
-    ):
-        return target
+    """Only redirect to paths on this site, so a crafted sign-in link cannot send staff away.
+
+    Browsers read `\\` as `/` and drop tabs and newlines, so `/\\evil.example` or `/<TAB>/evil`
+    would leave the site: control characters and whitespace are refused, backslashes count as
+    slashes, and what is left must be a path with neither scheme nor host.
+    """
+    if target and not any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        normalised = target.replace("\\", "/")
+        parts = urlsplit(normalised)
+        if (
+            normalised.startswith("/")
+            and not normalised.startswith("//")
+            and not parts.scheme
+            and not parts.netloc
+        ):
+            return target
     return url_for("console.dashboard")
 
 

@@ -74,7 +74,7 @@ def _svg(title: str, width: int, height: int, body: list[str]) -> Markup:
     """The outer <svg>: accessible name, visible title, then the body."""
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" style="max-width:100%;height:auto" role="img" '
+        f'width="{width}" height="{height}" class="chart" role="img" '
         f'aria-label="{escape(title)}" font-family="{FONT}" font-size="11" fill="{INK}">'
         f"<title>{escape(title)}</title>"
     )

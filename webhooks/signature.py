@@ -31,10 +31,15 @@ ALGORITHMS = ("HMAC_SHA1", "HMAC_SHA256")
 def public_url(req: Request, base: str) -> str:
     """The URL Twilio signed: the configured public base, the request path and query string.
 
-    Behind a TLS-terminating proxy the scheme comes from X-Forwarded-Proto.
+    Behind a TLS-terminating proxy the scheme is the one a trusted proxy reported (ProxyFix,
+    CIVICLINE_TRUSTED_PROXIES); a client's own X-Forwarded-Proto is never read. The host is
+    always the configured one: Twilio calls the URL it was given, and a forwarded host would let
+    a signature made for another app on the same Twilio account be replayed here.
     """
     parts = urlsplit(base)
-    scheme = req.headers.get("X-Forwarded-Proto", parts.scheme).split(",")[0].strip() or "https"
+    original = req.environ.get("werkzeug.proxy_fix.orig", {}).get("wsgi.url_scheme")
+    forwarded = original is not None and req.scheme != original
+    scheme = req.scheme if forwarded else parts.scheme or "https"
     query = req.query_string.decode()
     path = parts.path.rstrip("/") + req.path
     return f"{scheme}://{parts.netloc}{path}" + (f"?{query}" if query else "")

@@ -90,6 +90,13 @@ def page():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        yield context.new_page()
+        page = context.new_page()
+        refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+        page.on(
+            "console",
+            lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
+        yield page
         context.close()
         browser.close()
+    assert refused == [], "the page broke its own Content-Security-Policy"

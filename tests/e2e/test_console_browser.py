@@ -108,3 +108,24 @@ def test_login_page(live, page):
     page.click("button[type=submit]")
     assert "Wrong user name or password" in page.content()
     page.screenshot(path=str(SHOTS / "login.png"))
+
+
+def test_model_page_follows_training_with_its_static_script(live, page):
+    base, app, _ = live
+    from cases.models import ModelVersion
+
+    sessions = app.extensions["civicline"].Session
+    with sessions() as s, s.begin():
+        version = ModelVersion(created_by="ada", status="training", progress=10)
+        s.add(version)
+        s.flush()
+        version_id = version.id
+    sign_in(page, base, "ada")
+    page.goto(f"{base}/console/admin/models/{version_id}")
+    with sessions() as s, s.begin():
+        s.get(ModelVersion, version_id).progress = 60
+    wait_for(lambda: page.locator("#percent").inner_text() == "60%")
+    with sessions() as s, s.begin():
+        s.get(ModelVersion, version_id).status = "failed"
+    # the script sees it end and reloads the page, which then renders the final state
+    wait_for(lambda: page.locator("#progress").get_attribute("data-status") == "failed")

@@ -41,11 +41,12 @@ def test_signature_over_tampered_body_is_rejected(client):
     )
 
 
-def test_forwarded_proto_is_honoured(settings, rasa_server):
+def test_forwarded_proto_is_honoured_from_a_trusted_proxy(settings, rasa_server):
     app = create_app(
         replace(
             settings,
             public_url="http://311.riverton.example.gov",
+            trusted_proxies=1,
             rasa_url=rasa_server.url,
             rasa_token=rasa_server.token,
         )

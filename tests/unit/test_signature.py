@@ -5,6 +5,8 @@ from __future__ import annotations
 import flask
 import pytest
 from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import EnvironBuilder
 
 from cases.service import find_case_number, format_case_number
 from webhooks.signature import public_url, signature_ok
@@ -15,14 +17,23 @@ FORM = {"From": "+15550100001", "Body": "pothole on elm st", "MessageSid": "SM" 
 app = flask.Flask(__name__)
 
 
-def _request(path="/sms", *, form=FORM, headers=None):
-    return app.test_request_context(
-        path,
+def _request(path="/sms", *, form=FORM, headers=None, proxies=0):
+    """A request to the app server behind the proxy, through ProxyFix trusting `proxies` hops."""
+    builder = EnvironBuilder(
+        path=path,
         method="POST",
         base_url="http://10.0.0.5:8000",  # the app server behind the proxy
         data=form,
         headers=headers or {},
     )
+    seen: dict = {}
+
+    def capture(environ, start_response):
+        seen.update(environ)
+        return []
+
+    ProxyFix(capture, x_for=proxies, x_proto=proxies)(builder.get_environ(), lambda *a: None)
+    return app.request_context(seen)
 
 
 def _signed(url=BASE + "/sms", form=FORM, token=TOKEN) -> dict[str, str]:
@@ -30,28 +41,42 @@ def _signed(url=BASE + "/sms", form=FORM, token=TOKEN) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("path", "base", "headers", "url"),
+    ("path", "base", "headers", "proxies", "url"),
     [
-        ("/sms", BASE, {}, f"{BASE}/sms"),
-        ("/sms", BASE + "/", {}, f"{BASE}/sms"),
-        ("/sms?lang=es&x=1", BASE, {}, f"{BASE}/sms?lang=es&x=1"),
-        ("/voice", "https://example.gov/civicline/", {}, "https://example.gov/civicline/voice"),
+        ("/sms", BASE, {}, 0, f"{BASE}/sms"),
+        ("/sms", BASE + "/", {}, 0, f"{BASE}/sms"),
+        ("/sms?lang=es&x=1", BASE, {}, 0, f"{BASE}/sms?lang=es&x=1"),
+        ("/voice", "https://example.gov/civicline/", {}, 0, "https://example.gov/civicline/voice"),
         (
             "/sms",
             "http://311.example.gov",
             {"X-Forwarded-Proto": "https"},
+            1,
             "https://311.example.gov/sms",
         ),
         (
             "/sms",
             "http://311.example.gov",
             {"X-Forwarded-Proto": "https, http"},
+            2,
             "https://311.example.gov/sms",
         ),
+        # no trusted proxy: a client's own header is not believed
+        (
+            "/sms",
+            "http://311.example.gov",
+            {"X-Forwarded-Proto": "https"},
+            0,
+            "http://311.example.gov/sms",
+        ),
+        # a trusted proxy that says nothing: the configured scheme
+        ("/sms", BASE, {}, 1, f"{BASE}/sms"),
+        # the host is always the configured one
+        ("/sms", BASE, {"X-Forwarded-Host": "evil.example"}, 1, f"{BASE}/sms"),
     ],
 )
-def test_public_url(path, base, headers, url):
-    with _request(path, headers=headers):
+def test_public_url(path, base, headers, proxies, url):
+    with _request(path, headers=headers, proxies=proxies):
         assert flask.request.host == "10.0.0.5:8000"
         assert public_url(flask.request, base) == url
 
