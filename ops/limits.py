@@ -48,4 +48,5 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         app.view_functions["console.login"] = limiter.limit(
             settings.login_rate_limit, methods=["POST"]
         )(login)
+    app.extensions["civicline.limiter"] = limiter  # flask-limiter keeps only a weak reference
     return limiter

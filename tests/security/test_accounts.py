@@ -126,6 +126,8 @@ def test_forged_forwarded_for_through_gunicorn_neither_dodges_the_limit_nor_the_
 ):
     monkeypatch.setenv("CIVICLINE_SECRET_KEY", "test-secret")
     monkeypatch.delenv("CIVICLINE_TRUSTED_PROXIES", raising=False)
+    # the per-process flask-limiter (tests/security/test_limits.py) would answer 429 first
+    monkeypatch.setenv("CIVICLINE_LOGIN_RATE_LIMIT", "1000/minute")
     with db_session.begin():
         create_user(db_session=db_session, username="ada", password=PASSWORD, role="admin")
     with gunicorn(database_url, rasa_standin, AUTH_TOKEN) as base:

@@ -12,6 +12,8 @@ from sqlalchemy import event, select
 from app import create_app
 from cases import locks, retention
 from cases.db import make_engine, make_session_factory
+from cases.login_limits import FREE_FAILURES as MAX_FAILURES_PER_USER
+from cases.login_limits import RateLimited
 from cases.models import (
     AuditEntry,
     Case,
@@ -22,7 +24,7 @@ from cases.models import (
     TrainingCandidate,
     Turn,
 )
-from cases.users import MAX_FAILURES_PER_USER, RateLimited, authenticate, create_user
+from cases.users import authenticate, create_user
 from tests.fakes import FakeNLU
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -198,18 +200,21 @@ def test_login_attempts_go_after_a_day_but_the_limiter_window_is_kept(sessions):
     with sessions() as s, s.begin():
         create_user(db_session=s, username="sam", password="correct horse", role="admin")
         s.add(LoginAttempt(at=ago(2), username="sam", ip="10.0.0.1", success=True))
-        for minutes in range(MAX_FAILURES_PER_USER):
+        for minutes in range(MAX_FAILURES_PER_USER + 1):  # one past the free failures
             s.add(
                 LoginAttempt(
-                    at=ago(minutes=minutes + 1), username="sam", ip="10.0.0.1", success=False
+                    at=ago(seconds=minutes + 1), username="sam", ip="10.0.0.1", success=False
                 )
             )
-    # even a policy asking for one minute keeps the limiter's 15-minute window
+    # even a policy asking for one minute keeps what the limiter reads (a day of pairs)
     short = retention.Policy(login_attempts=timedelta(minutes=1))
     assert run(sessions, short)["login_attempts_deleted"] == 1
     with sessions() as s, pytest.raises(RateLimited):
         authenticate(db_session=s, username="sam", password="correct horse", ip="10.0.0.1", now=NOW)
-    assert run(sessions, now=NOW + timedelta(days=1, minutes=1))["login_attempts_deleted"] == 5
+    assert (
+        run(sessions, now=NOW + timedelta(days=1, minutes=1))["login_attempts_deleted"]
+        == MAX_FAILURES_PER_USER + 1
+    )
 
 
 def test_resolved_candidates_go_after_180_days_pending_ones_stay(sessions):
