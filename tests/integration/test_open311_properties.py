@@ -81,7 +81,10 @@ def api(tmp_path_factory):
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     upgrade(url)
-    app = create_app(Settings.from_env({}, database_url=url, twilio_auth_token="x"), nlu=FakeNLU())
+    app = create_app(
+        Settings.from_env({}, database_url=url, twilio_auth_token="x", rate_limits=False),
+        nlu=FakeNLU(),
+    )
     runtime = app.extensions["civicline"]
     with runtime.Session() as s, s.begin():
         key = create_api_key(db_session=s, name="fuzz")
