@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import replace
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -29,40 +27,14 @@ from cases.models import (
     utcnow,
 )
 from cases.users import RateLimited, authenticate, create_user
-from nlu.server import free_port
 from tests.conftest import AUTH_TOKEN
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in, text
 from tests.fakes import FakeNLU
 from tests.integration.conftest import gunicorn, sign, sms_form
+from tests.rasa_standin import RasaStandIn
 
 ATTACKER, OFFICE, HOME = "203.0.113.66", "198.51.100.20", "192.0.2.44"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-class RasaStandIn:
-    """Answers GET /status like a Rasa server with a model loaded, so /healthz is ready."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps({"model_file": "stand-in.tar.gz"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.token = "stand-in-token"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
@@ -18,6 +16,7 @@ from app import create_app
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL
 from tests.fakes import FakeNLU
 from tests.integration.conftest import gunicorn, sms_form
+from tests.rasa_standin import RasaStandIn
 
 PREVIOUS = "previous-auth-token-fedcba9876543210"
 SHARED = "webhooks-shared-key-secret-0123456789"
@@ -167,41 +166,8 @@ def test_a_json_body_must_match_its_signed_hash(make_client):
 # -- through real gunicorn -------------------------------------------------------------------
 
 
-class RasaWithoutAModel:
-    """Answers /status like a ready Rasa server, and fails every parse (the NLU is 'down')."""
-
-    token = "stub-rasa-token"
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._answer(200, {"model_file": "stub.tar.gz"})
-
-            def do_POST(self) -> None:
-                self._answer(503, {"error": "down"})
-
-            def _answer(self, status: int, payload: dict[str, str]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_gunicorn_accepts_either_token_during_rotation(database_url, monkeypatch):
-    rasa = RasaWithoutAModel()
+    rasa = RasaStandIn()
     monkeypatch.setenv("TWILIO_AUTH_TOKEN_PREVIOUS", PREVIOUS)
     try:
         with gunicorn(database_url, rasa, AUTH_TOKEN) as base:
