@@ -16,13 +16,12 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
-from bot.spoken import spell_digits, words_to_digits
+from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Slot, Step
 from cases import conversations, deferred
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
-from cases.public import PublicPolicy, public_request
-from cases.redact import redact
+from cases.public import public_request
 from cases.service import find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 
@@ -70,7 +69,7 @@ class Engine:
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
         """Handle one message in one transaction; a repeated message id replays its reply."""
-        text = self._redacted(turn)
+        text = redact_said(turn.text, voice=turn.channel == "voice")
         if turn.message_id and (
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
@@ -133,17 +132,6 @@ class Engine:
             conv.duration_seconds = duration
             conv.state = {}
             return conv
-
-    @staticmethod
-    def _redacted(turn: Turn) -> str:
-        """The words to store and understand, redacted; a call's spoken digits count too."""
-        raw = (turn.text or "").strip()
-        if turn.channel == "voice":
-            as_digits = words_to_digits(raw)
-            redacted = redact(as_digits)
-            if redacted != as_digits:  # "four one one one ..." was a card or phone number
-                return redacted.strip()
-        return redact(raw).strip()
 
     def _heard(self, turn: Turn, text: str) -> bool:
         """Whether there is something to understand (voice: clear enough speech, or keys)."""
@@ -390,8 +378,7 @@ class Engine:
         if case.contact_phone and case.contact_phone == d.turn.sender:
             where, notes = case.address, case.status_notes  # the reporter's own case
         else:  # anyone can text a case number: they get what the public may see
-            policy = self.catalog.policies.get(case.service_code, PublicPolicy())
-            shown = public_request(case, policy)
+            shown = public_request(case, self.catalog.policy(case.service_code))
             where, notes = shown["address"], shown["status_notes"]
         reply = d.say(
             "CASE_STATUS",

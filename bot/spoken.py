@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from cases.redact import redact
+
 UNITS = {
     "zero": 0,
     "oh": 0,
@@ -108,3 +110,14 @@ def spell_digits(text: str) -> str:
         return ", ".join(" ".join(group) for group in re.split(r"[-–]", match.group(0)))
 
     return re.sub(r"\d+(?:[-–]\d+)*", spell, text)
+
+
+def redact_said(text: str, *, voice: bool) -> str:
+    """What a resident said, redacted; on a call, spoken digits count ("four one one one ...")."""
+    raw = (text or "").strip()
+    if voice:
+        as_digits = words_to_digits(raw)
+        redacted = redact(as_digits)
+        if redacted != as_digits:  # a card or phone number was said as words
+            return redacted.strip()
+    return redact(raw).strip()

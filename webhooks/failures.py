@@ -14,10 +14,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from bot import messages
+from bot.spoken import redact_said
 from cases.deferred import defer
 from cases.models import utcnow
-from cases.redact import redact
 
 log = logging.getLogger("civicline.webhooks")
 
@@ -31,7 +30,7 @@ def _keep(channel: str) -> None:
         message_id = f"{form['CallSid']}:{request.args.get('t', '0')}"
     if not sender or not message_id:
         return
-    text = form.get("Body", "") if channel == "sms" else form.get("SpeechResult", "")
+    said = form.get("Body", "") if channel == "sms" else form.get("SpeechResult", "")
     try:
         runtime = current_app.extensions["civicline"]
         with runtime.Session() as db_session, db_session.begin():
@@ -40,17 +39,12 @@ def _keep(channel: str) -> None:
                 channel=channel,
                 sender=sender,
                 message_id=message_id,
-                text=redact(text)[:1600],
+                text=redact_said(said, voice=channel == "voice")[:1600],
                 reason="error",
                 now=utcnow(),
             )
     except Exception:
         log.exception("could not keep failed %s message %s", channel, message_id)
-
-
-def _wording(name: str, channel: str) -> str:
-    settings = current_app.extensions["civicline"].settings
-    return messages.text(name, channel).format(city=settings.city_name, phone=settings.city_phone)
 
 
 def register(bp: Blueprint, channel: str) -> None:
@@ -62,12 +56,13 @@ def register(bp: Blueprint, channel: str) -> None:
             return exc  # a bad signature or a malformed request: Twilio should see it
         log.exception("%s webhook %s failed", channel, request.path)
         _keep(channel)
-        text = _wording("WEBHOOK_ERROR", channel)
+        runtime = current_app.extensions["civicline"]
+        text = runtime.bot.wording.text("WEBHOOK_ERROR", channel)
         if channel == "sms":
             sms = MessagingResponse()
             sms.message(text)
             return Response(str(sms), mimetype="application/xml")
-        settings = current_app.extensions["civicline"].settings
+        settings = runtime.settings
         call = VoiceResponse()
         call.say(text, voice=settings.voice, language=settings.voice_language)
         call.hangup()
