@@ -99,7 +99,7 @@ class Service:
     next_steps: str
     attributes: tuple[Attribute, ...] = field(default=())
     sensitive: bool = True  # a home or a neighbour: published at block level only
-    public_description: str = "none"  # none | redacted (residents' words, redacted again)
+    public_description: str = "none"  # none | redacted (residents' words, as stored: redacted)
 
     def public_policy(self) -> PublicPolicy:
         """What the public may see of this service's cases (cases/public.py applies it)."""
@@ -190,6 +190,10 @@ class Catalog:
         self.policies = {s.service_code: s.public_policy() for s in services}
         if len(self.by_code) != len(services) or len(self.by_intent) != len(services):
             raise CatalogError("service codes and intents must be unique")
+
+    def policy(self, service_code: str) -> PublicPolicy:
+        """The public policy of a service (an unknown code gets the strictest one)."""
+        return self.policies.get(service_code, PublicPolicy())
 
     @classmethod
     def load(cls, path: Path) -> Catalog:

@@ -100,9 +100,14 @@ def answer_due(
     clock: Callable[[], datetime] = utcnow,
     limit: int = 20,
 ) -> int:
-    """Answer up to `limit` due messages while the NLU is up; returns how many were handled."""
+    """Answer up to `limit` due messages if the NLU is up; returns how many were handled.
+
+    The NLU is probed once per pass: a turn that finds it down again is released to retry.
+    """
     handled = 0
-    while handled < limit and nlu_ready():
+    if not nlu_ready():
+        return 0
+    while handled < limit:
         if not answer_one(engine=engine, sessions=sessions, clock=clock):
             break
         handled += 1

@@ -33,10 +33,6 @@ def defer(
     now: datetime,
 ) -> DeferredMessage | None:
     """Keep a message to answer later (once per message id); calls are kept, not answered."""
-    if db_session.scalars(
-        select(DeferredMessage).where(DeferredMessage.message_id == message_id)
-    ).first():
-        return None
     row = DeferredMessage(
         channel=channel,
         sender=sender,

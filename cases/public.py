@@ -2,8 +2,8 @@
 
 Every public surface reads a case through `public_request`, never the stored row, so the
 privacy rules live here and are tested once: no contact details, no resident free text unless
-the service allows it (and then redacted again), block-level places for sensitive services,
-only the public note of staff.
+the service allows it, block-level places for sensitive services, only the public note of
+staff. Text here was redacted once, before it was stored (cases/redact.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from cases.models import Case
-from cases.redact import redact
 
 HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
 UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
@@ -27,7 +26,7 @@ class PublicPolicy:
     """How much of one service's cases the public may see (from the service catalogue)."""
 
     sensitive: bool = True  # block-level place only (unknown services are treated as sensitive)
-    description: str = "none"  # none | redacted: whether residents' words are ever published
+    description: str = "none"  # none | redacted: publish residents' (stored, redacted) words
     # attribute code -> (label, value key -> public name): answers chosen from a list are safe
     choices: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
 
@@ -74,13 +73,13 @@ def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
     address, lat, long = public_place(case, policy)
     summary = public_summary(case, policy)
     if policy.description == "redacted" and case.description:
-        description = redact(case.description)
+        description = case.description
     else:
         description = summary
     return {
         "service_request_id": case.service_request_id,
         "status": case.status,
-        "status_notes": redact(case.status_notes) if case.status_notes else None,
+        "status_notes": case.status_notes or None,
         "service_name": case.service_name,
         "service_code": case.service_code,
         "description": description,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.catalog import Attribute, Catalog, Service
 from bot.locations import StreetDirectory
 from cases.models import ApiKey, Case, utcnow
-from cases.public import PublicPolicy, public_request
+from cases.public import public_request
 from cases.service import create_case
 
 MAX_RESULTS = 1000
@@ -87,7 +87,7 @@ def service_definition(service: Service) -> dict[str, Any]:
 
 def request_body(case: Case, catalog: Catalog) -> dict[str, Any]:
     """A case as an Open311 service request: the public view, never contact details."""
-    return public_request(case, catalog.policies.get(case.service_code, PublicPolicy()))
+    return public_request(case, catalog.policy(case.service_code))
 
 
 def check_jurisdiction(args: Mapping[str, str], configured: str | None) -> None:
