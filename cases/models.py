@@ -86,6 +86,7 @@ class Conversation(Base):
     handoff_closed_at: Mapped[datetime | None]
     # transcript, state and phone number blanked by the retention job (docs/retention.md)
     redacted_at: Mapped[datetime | None]
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id")
 
@@ -106,6 +107,7 @@ class Conversation(Base):
         # retention: closed conversations by end (deletion), and not yet redacted (redaction)
         Index("ix_conversations_ended", "status", "ended_at"),
         Index("ix_conversations_unredacted", "status", "redacted_at", "ended_at"),
+        Index("ix_conversations_language", "language"),  # console filter, volume by language
     )
 
 
@@ -133,6 +135,7 @@ class Case(Base):
     expected_datetime: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(16))  # sms | voice | open311
     contact_phone: Mapped[str | None] = mapped_column(String(64))  # personal data: never published
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en", index=True)
     contact_email: Mapped[str | None] = mapped_column(String(256))  # personal data
     contact_name: Mapped[str | None] = mapped_column(String(256))  # personal data
     media_url: Mapped[str | None] = mapped_column(String(1024))
@@ -202,6 +205,17 @@ class OptOut(Base):
     phone: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
     keyword: Mapped[str] = mapped_column(String(16))
+
+
+class ResidentLanguage(Base):
+    """The language a phone number last spoke, for its next conversation (chosen: asked for)."""
+
+    __tablename__ = "resident_languages"
+
+    phone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    chosen: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboundMessage(Base):
@@ -389,6 +403,7 @@ class ModelVersion(Base):
     activated_by: Mapped[str | None] = mapped_column(String(64))
     finished_at: Mapped[datetime | None]
     files_deleted_at: Mapped[datetime | None]  # model folder removed by the retention job
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     __table_args__ = (Index("ix_model_versions_status", "status"),)
 
