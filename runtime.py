@@ -16,6 +16,7 @@ from bot.safety import DangerDetector
 from cases.db import make_engine, make_session_factory
 from nlu.client import NLU, RasaClient
 from settings import Settings
+from wording import Wording, load_catalogues
 
 
 @dataclass
@@ -34,8 +35,19 @@ class Runtime:
 
 def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
     """Load the data files, connect the store and the NLU, and assemble the engine."""
-    catalog = Catalog.load(settings.data_dir / "services.yml")
-    kb = KnowledgeBase.load(settings.data_dir / "knowledge_base.yml")
+    catalogues = load_catalogues(settings.data_dir / "messages")  # refuses a missing message
+    languages = tuple(sorted(catalogues))
+    catalog = Catalog.load(settings.data_dir / "services.yml", languages)
+    kb = KnowledgeBase.load(settings.data_dir / "knowledge_base.yml", languages)
+    wording = Wording(
+        settings.city_name,
+        settings.city_phone,
+        catalogues,
+        service_names={
+            lang: {s.service_code: s.service_name for s in catalog.localized(lang).services}
+            for lang in languages
+        },
+    )
     streets = StreetDirectory.load(settings.data_dir / "streets.csv")
     nlu = nlu or RasaClient(settings.rasa_url, settings.rasa_token, timeout=settings.nlu_timeout)
     db = make_engine(settings.database_url)
@@ -45,8 +57,7 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         streets=streets,
         nlu=nlu,
         safety=DangerDetector.load(settings.data_dir / "danger.yml"),
-        city_name=settings.city_name,
-        city_phone=settings.city_phone,
+        wording=wording,
         conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes),
         asr_min_confidence=settings.asr_min_confidence,
     )

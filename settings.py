@@ -78,6 +78,7 @@ class Settings:
     twilio_api_url: str | None = None
     voice: str = "Polly.Joanna"
     voice_language: str = "en-US"
+    voice_es: str = "Polly.Lupe"  # Amazon Polly's US Spanish voice on Twilio <Say>
     jurisdiction_id: str | None = None
     secret_key: str | None = None
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* we believe
@@ -98,6 +99,10 @@ class Settings:
     retain_model_versions: int = 5  # newest trained versions (plus the active one) with files
     retain_every_minutes: int = 60  # how often `make run` applies the policy
     retain_batch: int = 500  # rows per transaction, so no write lock is held for long
+
+    def voice_for(self, language: str) -> str:
+        """The <Say> voice for a language (CIVICLINE_VOICE for English, CIVICLINE_VOICE_ES...)."""
+        return {"es": self.voice_es}.get(language, self.voice)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -136,6 +141,7 @@ class Settings:
             "twilio_api_url": env.get("CIVICLINE_TWILIO_API_URL") or None,
             "voice": env.get("CIVICLINE_VOICE", base.voice),
             "voice_language": env.get("CIVICLINE_VOICE_LANGUAGE", base.voice_language),
+            "voice_es": env.get("CIVICLINE_VOICE_ES", base.voice_es),
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
             "trusted_proxies": _count(env.get("CIVICLINE_TRUSTED_PROXIES", "0")),

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.dialogue import Dialogue, Reply
+from bot.languages import fold
 from bot.state import Step
 from cases.service import find_case_number
 
 MAX_NO_INPUT = 2  # silent or unclear voice turns before the keypad menu
 OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "human"}
+LANGUAGE_KEY = "9"  # the next language (the welcome offers it); no choice list is this long
+TEXT_KEY = "8"  # go on by text message
+PHONE_NUMBER = re.compile(r"^\+\d{8,15}$")  # E.164: a number an SMS can reach (not "anonymous")
+
+
+def wants_text(d: Dialogue) -> bool:
+    """Keypad 8, or asking to go on by text ("text me", "mandame un mensaje")."""
+    if d.turn.digits:
+        return d.turn.digits == TEXT_KEY
+    said = fold(d.text)
+    if not said or len(said.split()) > 8:
+        return False
+    padded = f" {said} "
+    return any(f" {fold(p)} " in padded for p in d.wording.phrases("text_me_by", d.language))
+
+
+def textable(phone: str) -> bool:
+    """Whether a caller's number can get a text (a withheld or odd caller ID cannot)."""
+    return bool(PHONE_NUMBER.match(phone))
 
 
 def no_input(d: Dialogue) -> Reply:
@@ -20,13 +42,15 @@ def no_input(d: Dialogue) -> Reply:
     d.state.no_input += 1
     if d.state.no_input >= MAX_NO_INPUT:
         return d.say("KEYPAD", "keypad")
-    question = d.state.last_question or d.wording.text("ANYTHING_ELSE", "voice")
+    question = d.state.last_question or d.words("ANYTHING_ELSE")
     return d.say("NO_INPUT", "no_input", question=question)
 
 
 def keypad(d: Dialogue) -> Reply | None:
     """Keypad presses outside a question: 1 report, 2 information, 0 operator."""
     digits = d.turn.digits or ""
+    if digits == TEXT_KEY:
+        return None  # the engine moves the conversation to text
     if digits == "0":
         return d.handoff("operator")
     if d.state.step != Step.IDLE or find_case_number(digits):

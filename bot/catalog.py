@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class Attribute:
     order: int
     datatype_description: str | None = None
     values: tuple[Value, ...] = ()
+    label: str = ""  # the read-back's name for the answer ("Size: Large")
 
     def find_value(self, text: str) -> Value | None:
         """The list value a free-text answer names: its number, key, name or a synonym."""
@@ -122,6 +123,58 @@ class CatalogError(ValueError):
     """The catalogue file is malformed."""
 
 
+def _translated_attribute(attr: Attribute, raw: dict[str, Any], where: str) -> Attribute:
+    """An attribute in another language: its question, label and choice names (keys stay)."""
+    names = raw.get("values") or {}
+    values = []
+    for value in attr.values:
+        said = names.get(value.key)
+        if not said or not said.get("name"):
+            raise CatalogError(f"{where}: value {value.key} has no name")
+        synonyms = tuple(str(x).lower() for x in said.get("synonyms") or ())
+        # English names still count: residents mix languages ("el trash", "la troca")
+        values.append(Value(value.key, str(said["name"]), (*synonyms, value.name.lower())))
+    if "description" not in raw:
+        raise CatalogError(f"{where}: no description")
+    return replace(
+        attr,
+        description=str(raw["description"]),
+        label=str(raw.get("label") or attr.label),
+        datatype_description=raw.get("datatype_description", attr.datatype_description),
+        values=tuple(values),
+    )
+
+
+def translated(service: Service, raw: dict[str, Any] | None, language: str) -> Service:
+    """A service in another language from its `<language>:` block, checked for completeness."""
+    where = f"service {service.intent} ({language})"
+    if not raw:
+        raise CatalogError(f"{where}: no translation")
+    missing = [
+        name
+        for name in ("service_name", "description", "location_prompt", "next_steps")
+        if not raw.get(name)
+    ]
+    if service.needs_description and not raw.get("description_prompt"):
+        missing.append("description_prompt")
+    if missing:
+        raise CatalogError(f"{where}: missing {', '.join(missing)}")
+    attributes = raw.get("attributes") or {}
+    return replace(
+        service,
+        service_name=str(raw["service_name"]),
+        description=str(raw["description"]),
+        keywords=tuple(str(k) for k in raw.get("keywords") or ()),
+        location_prompt=str(raw["location_prompt"]),
+        description_prompt=raw.get("description_prompt"),
+        next_steps=str(raw["next_steps"]),
+        attributes=tuple(
+            _translated_attribute(a, attributes.get(a.code) or {}, f"{where} {a.code}")
+            for a in service.attributes
+        ),
+    )
+
+
 def _attribute(raw: dict[str, Any], order: int, where: str) -> Attribute:
     datatype = raw.get("datatype")
     if datatype not in DATATYPES:
@@ -142,6 +195,7 @@ def _attribute(raw: dict[str, Any], order: int, where: str) -> Attribute:
         order=order,
         datatype_description=raw.get("datatype_description"),
         values=values,
+        label=str(raw.get("label") or str(raw["code"]).replace("_", " ").capitalize()),
     )
 
 
@@ -181,10 +235,11 @@ def _service(raw: dict[str, Any]) -> Service:
 
 
 class Catalog:
-    """All services, by intent and by service code."""
+    """All services, by intent and by service code (in English; `localized` for others)."""
 
-    def __init__(self, services: list[Service]):
+    def __init__(self, services: list[Service], translations: dict[str, Catalog] | None = None):
         self.services = services
+        self.translations = translations or {}
         self.by_intent = {s.intent: s for s in services}
         self.by_code = {s.service_code: s for s in services}
         self.policies = {s.service_code: s.public_policy() for s in services}
@@ -195,8 +250,23 @@ class Catalog:
         """The public policy of a service (an unknown code gets the strictest one)."""
         return self.policies.get(service_code, PublicPolicy())
 
+    def localized(self, language: str) -> Catalog:
+        """The same services in a language (English for one without translations)."""
+        return self.translations.get(language, self)
+
     @classmethod
-    def load(cls, path: Path) -> Catalog:
-        """Read and check data/services.yml."""
+    def load(cls, path: Path, languages: tuple[str, ...] = ()) -> Catalog:
+        """Read and check data/services.yml: every service translated into every language."""
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return cls([_service(s) for s in raw["services"]])
+        services = [_service(s) for s in raw["services"]]
+        translations = {
+            language: cls(
+                [
+                    translated(service, item.get(language), language)
+                    for service, item in zip(services, raw["services"], strict=True)
+                ]
+            )
+            for language in languages
+            if language != "en"
+        }
+        return cls(services, translations)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import messages
+from bot.knowledge import Answer
 from bot.state import DialogueState
 from cases import conversations
 from cases.models import Case, Conversation
 from nlu.client import Parse
+from wording import Wording
 
 CONFIDENT = 0.4  # the same as config.yml's FallbackClassifier threshold (a test checks)
 MAX_TRIES = 3  # failed answers to one question before a human takes over
@@ -51,18 +52,7 @@ class Reply:
     replayed: bool = False
     action: str | None = None
     keys: bool = False
-
-
-@dataclass(frozen=True)
-class Wording:
-    """The city's name and number, filled into every message."""
-
-    city: str
-    phone: str
-
-    def text(self, name: str, channel: str, **values: Any) -> str:
-        """A message from the catalogue for a channel, with its placeholders filled."""
-        return messages.text(name, channel).format(city=self.city, phone=self.phone, **values)
+    language: str = "en"
 
 
 @dataclass
@@ -77,6 +67,7 @@ class Dialogue:
     state: DialogueState
     wording: Wording
     case: Case | None = None
+    language: str = "en"
 
     @property
     def intent(self) -> str | None:
@@ -93,8 +84,19 @@ class Dialogue:
         )
 
     def words(self, name: str, **values: Any) -> str:
-        """A message's wording on this turn's channel."""
-        return self.wording.text(name, self.turn.channel, **values)
+        """A message's wording on this turn's channel, in the conversation's language."""
+        return self.wording.text(name, self.turn.channel, self.language, **values)
+
+    def answer(self, answer: Answer) -> str:
+        """A knowledge-base answer as this channel gives it (a text adds its link and number)."""
+        if self.voice:
+            return answer.spoken
+        parts = [answer.answer]
+        if answer.link and answer.link not in answer.answer:
+            parts.append(self.words("ANSWER_LINK", link=answer.link))
+        if answer.phone and answer.phone not in answer.answer:
+            parts.append(self.words("ANSWER_PHONE", number=answer.phone))
+        return " ".join(parts)
 
     def say(self, name: str, kind: str, **values: Any) -> Reply:
         """Reply with a catalogue message."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -11,19 +11,22 @@ from sqlalchemy.orm import Session
 
 from bot import calls, corrections, intents, keywords
 from bot.catalog import CONVERSATION_INTENTS, Catalog
-from bot.dialogue import Dialogue, Reply, Turn, Wording, call_action
+from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.knowledge import KnowledgeBase
+from bot.languages import LanguageDetector
 from bot.locations import StreetDirectory
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Slot, Step
 from cases import conversations, deferred
-from cases.models import Conversation, utcnow
+from cases.models import Conversation, ResidentLanguage, utcnow
 from cases.models import Turn as TurnRow
+from cases.outbox import enqueue_sms
 from cases.public import public_request
 from cases.service import find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
+from wording import Wording
 
 __all__ = ["Engine", "Reply", "Turn", "call_action"]
 
@@ -38,6 +41,19 @@ SIMPLE = {
 }
 
 
+@dataclass(frozen=True)
+class Heard:
+    """What was made of a message before its transaction: words, keyword, danger, NLU, language."""
+
+    text: str
+    keyword: str | None
+    danger: Assessment
+    parse: Parse | None
+    nlu_error: str | None
+    language: str
+    asked: bool  # the resident asked for this language (by name, or keypad 9 on a call)
+
+
 class Engine:
     """The dialogue engine, driven by the service catalogue and the knowledge base."""
 
@@ -49,8 +65,7 @@ class Engine:
         streets: StreetDirectory,
         nlu: NLU,
         safety: DangerDetector,
-        city_name: str = "Riverton",
-        city_phone: str = "311",
+        wording: Wording,
         conversation_timeout: timedelta = timedelta(minutes=30),
         asr_min_confidence: float = 0.4,
         clock: Callable[[], datetime] = utcnow,
@@ -60,11 +75,17 @@ class Engine:
         self.streets = streets
         self.nlu = nlu
         self.safety = safety
-        self.wording = Wording(city_name, city_phone)
+        self.wording = wording
+        self.languages = LanguageDetector(
+            {lang: wording.phrases("asked_by", lang) for lang in wording.languages}
+        )
         self.timeout = conversation_timeout
         self.asr_min_confidence = asr_min_confidence
         self.clock = clock
-        self.reports = ReportFlow(catalog=catalog, streets=streets, kb=kb)
+        self.reports = {
+            lang: ReportFlow(catalog=catalog, streets=streets, kb=kb, language=lang)
+            for lang in wording.languages
+        }
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -81,21 +102,23 @@ class Engine:
             and not conversations.is_opted_out(db_session=db_session, phone=turn.sender)
         ):
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
+        language, asked = self._language(turn, text, keyword, db_session)
         db_session.commit()  # release the read transaction before the (slow) NLU call
         place_free = self.streets.without_streets(text)  # "Water St" is not about water
         danger = self.safety.lexicon(place_free)
         parse, nlu_error = None, None
         listen = keyword is None and not turn.digits and self._heard(turn, text)
-        if listen and danger.level < Danger.CLEAR:
+        if listen and danger.level < Danger.CLEAR and not asked:
             try:
-                parse = self.nlu.parse(intents.for_nlu(text))
+                parse = self.nlu.parse(intents.for_nlu(text), language=language)
             except NLUError as exc:
                 nlu_error = str(exc)
             danger = self.safety.assess(place_free, parse, found=danger)
+        heard = Heard(text, keyword, danger, parse, nlu_error, language, asked)
         for attempt in range(3):
             try:
                 with db_session.begin():
-                    return self._turn(turn, text, keyword, danger, parse, nlu_error, db_session)
+                    return self._turn(turn, heard, db_session)
             except IntegrityError:
                 # Another worker stored this message id first (a Twilio retry): replay its
                 # reply. Otherwise it opened this sender's conversation first: try again.
@@ -111,12 +134,19 @@ class Engine:
         raise AssertionError("unreachable")
 
     def start_call(self, *, call_sid: str, caller: str, db_session: Session) -> Reply:
-        """A new phone call: its own conversation, and the welcome (idempotent per CallSid)."""
+        """A new phone call: its own conversation, and the welcome (idempotent per CallSid).
+
+        A number that last spoke another language is welcomed in it.
+        """
         with db_session.begin():
-            conversations.open_call(
+            conv = conversations.open_call(
                 db_session=db_session, call_sid=call_sid, caller=caller, now=self.clock()
             )
-        return Reply(self.wording.text("WELCOME", "voice"), "welcome")
+            known = db_session.get(ResidentLanguage, caller)
+            if known is not None and not conv.state:
+                conv.language = self.wording.language(known.language)
+            language = conv.language
+        return Reply(self.wording.text("WELCOME", "voice", language), "welcome", language=language)
 
     def end_call(
         self, *, call_sid: str, status: str, duration: int | None, db_session: Session
@@ -142,16 +172,41 @@ class Engine:
         confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
         return bool(text) and confident
 
-    def _turn(
-        self,
-        turn: Turn,
-        text: str,
-        keyword: str | None,
-        danger: Assessment,
-        parse: Parse | None,
-        nlu_error: str | None,
-        db_session: Session,
-    ) -> Reply:
+    def _language(
+        self, turn: Turn, text: str, keyword: str | None, db_session: Session
+    ) -> tuple[str, bool]:
+        """The language to understand and answer this message in, and whether it was asked for.
+
+        Asked for by name (or keypad 9 on a call), else identified on a conversation's first
+        message, else the conversation's (a call changes only when asked: its speech
+        recognition listens for one language at a time).
+        """
+        current, new = conversations.current_language(
+            db_session=db_session,
+            channel=turn.channel,
+            sender=turn.sender,
+            call_sid=turn.call_sid,
+            now=self.clock(),
+            timeout=self.timeout,
+        )
+        current = self.wording.language(current)
+        if keyword:
+            return keywords.keyword_language(text) or current, False
+        if turn.digits == calls.LANGUAGE_KEY:
+            languages = self.wording.languages
+            return languages[(languages.index(current) + 1) % len(languages)], True
+        if turn.digits:
+            return current, False
+        if (asked := self.languages.asked_for(text)) is not None:
+            return asked, True
+        if turn.channel == "voice":
+            return current, False
+        if new:
+            return self.languages.first_turn(text, current), False
+        return self.languages.later_turn(text, current), False
+
+    def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> Reply:
+        text, keyword, danger, parse = heard.text, heard.keyword, heard.danger, heard.parse
         now = self.clock()
         if turn.call_sid:
             conv = conversations.open_call(
@@ -169,7 +224,15 @@ class Engine:
         if turn.digits:
             understood = turn.digits
         state = DialogueState.from_json(conv.state)
-        d = Dialogue(conv, understood, parse, now, turn, state, self.wording)
+        conv.language = heard.language
+        conversations.remember_language(
+            db_session=db_session,
+            phone=turn.sender,
+            language=heard.language,
+            chosen=heard.asked,
+            now=now,
+        )
+        d = Dialogue(conv, understood, parse, now, turn, state, self.wording, None, conv.language)
         if keyword:
             reply = self._compliance(d, keyword, db_session)
         elif state.step == Step.DANGER_CHECK:
@@ -178,6 +241,8 @@ class Engine:
             reply = self._emergency(d)
         elif danger.level == Danger.POSSIBLE and conv.handoff_status != "taken":
             reply = self._ask_danger(d)
+        elif heard.asked:
+            reply = self._language_changed(d)
         elif not self._heard(turn, text) and parse is None:
             reply = calls.no_input(d)
         else:
@@ -199,7 +264,7 @@ class Engine:
                 entities=parse.entities if parse else [],
                 ranking=intents.top_intents(parse),
                 danger=danger.reason if danger.level > Danger.NONE else None,
-                nlu_error=nlu_error,
+                nlu_error=heard.nlu_error,
                 reply=reply.text,
                 reply_kind=reply.kind,
                 received_at=now,
@@ -221,6 +286,7 @@ class Engine:
             case_number=reply.case_number,
             action=call_action(reply.kind, turn.channel),
             keys=keys,
+            language=conv.language,
         )
 
     def _replay(self, stored: TurnRow) -> Reply:
@@ -232,6 +298,7 @@ class Engine:
             replayed=True,
             action=call_action(stored.reply_kind, stored.channel),
             keys=stored.channel == "voice",
+            language=stored.conversation.language,
         )
 
     # ------------------------------------------------------------ safety
@@ -296,12 +363,15 @@ class Engine:
         if state.step != Step.IDLE and corrections.is_cancel(d.text):
             state.reset()
             return d.say("CANCELLED", "cancelled")
+        if d.voice and calls.wants_text(d):
+            return self._text_me(d, db_session)
+        reports = self.reports[d.language]
         if state.step == Step.COLLECTING and state.report:
-            return self.reports.collect(d)
+            return reports.collect(d)
         if state.step == Step.CONFIRMING and state.report:
-            return self.reports.confirm(d, db_session)
+            return reports.confirm(d, db_session)
         if state.step == Step.OFFER_SMS:
-            return self.reports.offer_sms(d, db_session)
+            return reports.offer_sms(d, db_session)
         if state.step == Step.AWAITING_CASE:
             number = find_case_number(d.text)
             if number:
@@ -356,12 +426,13 @@ class Engine:
         if intent == "request_human":
             return d.handoff("requested")
         if intent in self.catalog.by_intent:
-            return self.reports.start(d, self.catalog.by_intent[str(intent)])
+            reports = self.reports[d.language]
+            return reports.start(d, reports.catalog.by_intent[str(intent)])
         if intent in self.kb.by_intent:
-            answer = self.kb.by_intent[str(intent)]
+            answer = self.kb.localized(d.language).by_intent[str(intent)]
             if d.voice:
-                return d.say("ANSWER_MORE", "answer", answer=answer.spoken)
-            return Reply(answer.sms(), "answer")
+                return d.say("ANSWER_MORE", "answer", answer=d.answer(answer))
+            return Reply(d.answer(answer), "answer")
         if intent == "check_status":
             state.step = Step.AWAITING_CASE
             return d.say("ASK_CASE_NUMBER", "question")
@@ -375,6 +446,7 @@ class Engine:
         said = spell_digits(number) if d.voice else number
         if case is None:
             return d.say("CASE_UNKNOWN", "status_unknown", number=said)
+        service = self.catalog.localized(d.language).by_code.get(case.service_code)
         if case.contact_phone and case.contact_phone == d.turn.sender:
             where, notes = case.address, case.status_notes  # the reporter's own case
         else:  # anyone can text a case number: they get what the public may see
@@ -384,10 +456,63 @@ class Engine:
             "CASE_STATUS",
             "status",
             number=said,
-            service=case.service_name,
-            where=f" at {where}" if where else "",
-            status=case.status,
-            when=case.updated_datetime.strftime("%b %d, %Y"),
-            notes=notes or f"received; {case.agency_responsible} will follow up.",
+            service=service.service_name if service else case.service_name,
+            where=d.words("AT_PLACE", address=where) if where else "",
+            status=status_word(d, case.status),
+            when=self.wording.date(case.updated_datetime, d.language),
+            notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
         )
         return Reply(reply.text, "status", case_number=number)
+
+    # ------------------------------------------------------------ language and channel
+    def _language_changed(self, d: Dialogue) -> Reply:
+        """Asked for another language: say so in it, and ask the open question again."""
+        again = self.question_again(d)
+        return Reply(d.words("LANGUAGE_CHANGED", question=again.text), again.kind)
+
+    def question_again(self, d: Dialogue) -> Reply:
+        """What the conversation is waiting for, asked anew (in the turn's language and channel)."""
+        state = d.state
+        if state.step in (Step.COLLECTING, Step.CONFIRMING) and state.report:
+            return self.reports[d.language].next(d)
+        if state.step == Step.AWAITING_CASE:
+            return d.say("ASK_CASE_NUMBER", "question")
+        if state.step == Step.DANGER_CHECK:
+            return d.say("DANGER_CHECK", "danger_check")
+        if state.step == Step.OFFER_SMS:
+            return d.say("OFFER_SMS_AGAIN", "confirm")
+        return d.say("ANYTHING_ELSE", "menu")
+
+    def _text_me(self, d: Dialogue, db_session: Session) -> Reply:
+        """A caller who would rather type: the conversation goes on by SMS, the call ends."""
+        phone = d.turn.sender
+        if not calls.textable(phone) or conversations.is_opted_out(
+            db_session=db_session, phone=phone
+        ):
+            return d.say("TEXT_ME_NO_PHONE", "question", question=self.question_again(d).text)
+        by_text = replace(d, turn=replace(d.turn, channel="sms", call_sid=None))
+        question = self.question_again(by_text).text
+        conv = conversations.open_conversation(
+            db_session=db_session, channel="sms", sender=phone, now=d.now, timeout=self.timeout
+        )
+        d.state.last_question = None
+        conv.state, conv.language, conv.last_activity_at = d.state.to_json(), d.language, d.now
+        enqueue_sms(
+            db_session=db_session,
+            to=phone,
+            body=by_text.words("TEXT_ME_SMS", question=question),
+            reason="text_me",
+            conversation_id=conv.id,
+            now=d.now,
+        )
+        d.state.reset()
+        conversations.close_conversation(d.conversation, reason="moved_to_sms", now=d.now)
+        return d.say("TEXT_ME", "closing")
+
+
+def status_word(d: Dialogue, status: str) -> str:
+    """A case status in the resident's language (STATUS_OPEN...); unknown ones as stored."""
+    try:
+        return d.words(f"STATUS_{status.upper()}")
+    except KeyError:
+        return status

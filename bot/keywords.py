@@ -77,3 +77,8 @@ def is_no(text: str) -> bool:
 def is_skip(text: str) -> bool:
     """The resident does not know or wants to skip an optional detail."""
     return normalise(text) in SKIP_WORDS
+
+
+def keyword_language(text: str) -> str | None:
+    """The language a compliance keyword is in (None: English, or not a keyword)."""
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -29,26 +30,43 @@ class Answer:
         return " ".join(parts)
 
 
+class KnowledgeBaseError(ValueError):
+    """The knowledge base file is malformed or a translation is missing."""
+
+
 class KnowledgeBase:
     """Answers by intent."""
 
-    def __init__(self, answers: list[Answer]):
+    def __init__(self, answers: list[Answer], translations: dict[str, KnowledgeBase] | None = None):
         self.by_intent = {a.intent: a for a in answers}
+        self.translations = translations or {}
+
+    def localized(self, language: str) -> KnowledgeBase:
+        """The answers in a language (English for one without translations)."""
+        return self.translations.get(language, self)
 
     @classmethod
-    def load(cls, path: Path) -> KnowledgeBase:
-        """Read data/knowledge_base.yml."""
+    def load(cls, path: Path, languages: tuple[str, ...] = ()) -> KnowledgeBase:
+        """Read data/knowledge_base.yml: every answer in every language (a `<language>:` block)."""
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return cls(
-            [
-                Answer(
-                    intent=a["intent"],
-                    title=a["title"],
-                    answer=a["answer"].strip(),
-                    link=a.get("link"),
-                    phone=a.get("phone"),
-                    spoken=(a.get("spoken") or a["answer"]).strip(),
-                )
-                for a in raw["answers"]
-            ]
-        )
+        answers = raw["answers"]
+        translations = {
+            language: cls([_answer(a, a.get(language), language) for a in answers])
+            for language in languages
+            if language != "en"
+        }
+        return cls([_answer(a, a, "en") for a in answers], translations)
+
+
+def _answer(base: dict[str, Any], raw: dict[str, Any] | None, language: str) -> Answer:
+    """One answer in one language; a missing translation stops the app from loading."""
+    if not raw or not raw.get("answer") or not raw.get("title"):
+        raise KnowledgeBaseError(f"answer {base.get('intent')} ({language}): no title or answer")
+    return Answer(
+        intent=base["intent"],
+        title=str(raw["title"]),
+        answer=str(raw["answer"]).strip(),
+        link=base.get("link"),
+        phone=base.get("phone"),
+        spoken=str(raw.get("spoken") or raw["answer"]).strip(),
+    )

@@ -81,7 +81,9 @@ def answer_one(
             log.info("deferred message %s was taken over by another worker", row_id)
             return True
         if reply.text:
-            body = engine.wording.text("LATER_ANSWER", "sms", said=_quoted(text), answer=reply.text)
+            body = engine.wording.text(
+                "LATER_ANSWER", "sms", reply.language, said=_quoted(text), answer=reply.text
+            )
             enqueue_sms(
                 db_session=db_session,
                 to=sender,

@@ -25,10 +25,14 @@ MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing
 class ReportFlow:
     """Slot filling driven by the catalogue: ask only what is missing, change what is corrected."""
 
-    def __init__(self, *, catalog: Catalog, streets: StreetDirectory, kb: KnowledgeBase):
-        self.catalog = catalog
+    def __init__(
+        self, *, catalog: Catalog, streets: StreetDirectory, kb: KnowledgeBase, language: str = "en"
+    ):
+        self.base = catalog  # English: what cases store and staff read
+        self.catalog = catalog.localized(language)  # what the resident reads and hears
         self.streets = streets
-        self.kb = kb
+        self.kb = kb.localized(language)
+        self.language = language
 
     # ----------------------------------------------------------- starting
     def start(self, d: Dialogue, service: Service) -> Reply:
@@ -55,7 +59,7 @@ class ReportFlow:
         state.pending, state.attribute = slot, attribute
         if slot is None:
             state.step = Step.CONFIRMING
-            return d.say("CONFIRM", "confirm", summary=summary(service, state.report))
+            return d.say("CONFIRM", "confirm", summary=summary(d, service, state.report))
         state.step = Step.COLLECTING
         return Reply(question, "question")
 
@@ -78,7 +82,7 @@ class ReportFlow:
             return Slot.DESCRIPTION, None, service.description_prompt or ""
         for attr in service.attributes:
             if attr.required and attr.code not in report.attributes:
-                return Slot.ATTRIBUTE, attr.code, attribute_question(attr, d.turn.channel)
+                return Slot.ATTRIBUTE, attr.code, attribute_question(d, attr)
         return None, None, ""
 
     # ----------------------------------------------------------- answers
@@ -115,7 +119,7 @@ class ReportFlow:
                 if value is None:
                     value = attr.find_value(d.text)
                 if value is None:
-                    asked = attribute_question(attr, d.turn.channel)
+                    asked = attribute_question(d, attr)
                     return d.retry("ANSWER_CHOICES", "question", question=asked)
                 report.attributes[attr.code] = value.key
             elif d.text:
@@ -132,7 +136,7 @@ class ReportFlow:
             return None
         answer = self.kb.by_intent[str(intent)]
         again = self.next(d).text
-        said = answer.spoken if d.voice else answer.sms()
+        said = d.answer(answer)
         return Reply(d.words("ASIDE", answer=said, question=again), "answer")
 
     def refine_location(self, report: Report, text: str) -> bool:
@@ -257,10 +261,11 @@ class ReportFlow:
         description = report.first_text
         if report.description:
             description = f"{description}\n{report.description}"
+        canonical = self.base.by_code[service.service_code]  # staff and Open311 read English
         case = create_case(
             db_session=db_session,
             service_code=service.service_code,
-            service_name=service.service_name,
+            service_name=canonical.service_name,
             agency_responsible=service.agency,
             description=description[:4000],
             source=d.turn.channel,
@@ -269,9 +274,10 @@ class ReportFlow:
             long=report.long,
             attributes=dict(report.attributes),
             expected_days=service.expected_days or None,
-            service_notice=service.next_steps,
+            service_notice=canonical.next_steps,
             contact_phone=d.turn.sender,
             conversation_id=d.conversation.id,
+            language=self.language,
             now=d.now,
         )
         d.case = case
@@ -311,8 +317,11 @@ class ReportFlow:
                 body=d.wording.text(
                     "CASE_NUMBER_SMS",
                     "sms",
-                    service=case.service_name.lower(),
-                    where=f" at {case.address}" if case.address else "",
+                    d.language,
+                    service=self.catalog.by_code[case.service_code].service_name.lower(),
+                    where=d.wording.text("AT_PLACE", "sms", d.language, address=case.address)
+                    if case.address
+                    else "",
                     number=number,
                 ),
                 reason="case_number",
@@ -337,13 +346,18 @@ def yes_no(d: Dialogue) -> bool | None:
     return None
 
 
-def attribute_question(attr: Attribute, channel: str) -> str:
+def attribute_question(d: Dialogue, attr: Attribute) -> str:
     """An attribute's question, with numbered choices by text, or said aloud on a call."""
-    if channel != "voice" or not attr.values:
+    if not d.voice or not attr.values:
         return attr.question()
     names = [v.name.lower() for v in attr.values]
-    said = ", ".join(names[:-1]) + f", or {names[-1]}"
-    return f"{attr.description} You can say {said}. Or press 1 to {len(names)}."
+    return d.words(
+        "SAY_CHOICES",
+        question=attr.description,
+        choices=", ".join(names[:-1]),
+        last=names[-1],
+        count=len(names),
+    )
 
 
 def put_location(report: Report, loc: Location) -> None:
@@ -356,17 +370,17 @@ def put_location(report: Report, loc: Location) -> None:
     report.precise = loc.precise
 
 
-def summary(service: Service, report: Report) -> str:
+def summary(d: Dialogue, service: Service, report: Report) -> str:
     """The read-back: service, place, answers and the resident's words."""
-    parts = [f"{service.service_name} at {report.address}."]
+    parts = [d.words("SUMMARY_PLACE", service=service.service_name, address=report.address)]
     for attr in service.attributes:
         key = report.attributes.get(attr.code)
         if key is None:
             continue
         name = next((v.name for v in attr.values if v.key == key), key)
-        parts.append(f"{attr.code.replace('_', ' ').capitalize()}: {name}.")
+        parts.append(d.words("SUMMARY_ANSWER", label=attr.label, value=name))
     details = report.description or report.first_text
-    parts.append(f'Details: "{details[:160]}"')
+    parts.append(d.words("SUMMARY_DETAILS", details=details[:160]))
     return " ".join(parts)
 
 

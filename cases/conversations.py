@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.models import Conversation, OptOut, Turn
+from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
 
 def find_turn(*, db_session: Session, message_id: str) -> Turn | None:
@@ -20,6 +20,59 @@ def close_conversation(conversation: Conversation, *, reason: str, now: datetime
     conversation.status = "closed"
     conversation.ended_at = now
     conversation.end_reason = reason
+
+
+def _live(conversation: Conversation | None, now: datetime, timeout: timedelta) -> bool:
+    """Whether a conversation carries on (a stale one is closed by the next message)."""
+    if conversation is None:
+        return False
+    stale = now - conversation.last_activity_at > timeout
+    return not stale or conversation.handoff_status in ("waiting", "taken")
+
+
+def current_language(
+    *,
+    db_session: Session,
+    channel: str,
+    sender: str,
+    call_sid: str | None,
+    now: datetime,
+    timeout: timedelta,
+) -> tuple[str | None, bool]:
+    """The language of the sender's live conversation, and whether nothing was said in it yet.
+
+    With no live conversation: the language the number last used (None if never seen), True.
+    """
+    if call_sid:
+        conversation = find_call(db_session=db_session, call_sid=call_sid)
+    else:
+        conversation = db_session.scalars(
+            select(Conversation).where(
+                Conversation.channel == channel,
+                Conversation.sender == sender,
+                Conversation.status == "active",
+            )
+        ).first()
+    if conversation is None or not (call_sid or _live(conversation, now, timeout)):
+        known = db_session.get(ResidentLanguage, sender)
+        return (known.language if known else None), True
+    said = db_session.scalars(
+        select(Turn.id).where(Turn.conversation_id == conversation.id).limit(1)
+    ).first()
+    return conversation.language, said is None
+
+
+def remember_language(
+    *, db_session: Session, phone: str, language: str, chosen: bool, now: datetime
+) -> None:
+    """Keep the language a number used for its next conversation (chosen: asked for by name)."""
+    known = db_session.get(ResidentLanguage, phone)
+    if known is None:
+        db_session.add(
+            ResidentLanguage(phone=phone, language=language, chosen=chosen, updated_at=now)
+        )
+    elif known.language != language or (chosen and not known.chosen):
+        known.language, known.chosen, known.updated_at = language, chosen, now
 
 
 def open_conversation(
@@ -38,8 +91,7 @@ def open_conversation(
     if db_session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     conversation = db_session.scalars(query).first()
-    stale = conversation is not None and now - conversation.last_activity_at > timeout
-    if stale and conversation.handoff_status not in ("waiting", "taken"):
+    if conversation is not None and not _live(conversation, now, timeout):
         close_conversation(conversation, reason="timeout", now=now)
         db_session.flush()
         conversation = None

@@ -13,6 +13,7 @@ from cases.audit import record
 from cases.models import Case, CaseEvent, User, utcnow
 from cases.outbox import enqueue_sms
 from cases.redact import redact
+from wording import Wording
 
 CASE_PREFIX = "311-"
 CASE_NUMBER_RE = re.compile(r"\b311\s*[-–.]?\s*(\d{6,10})\b")
@@ -50,6 +51,7 @@ def create_case(
     address_id: str | None = None,
     api_key_id: int | None = None,
     conversation_id: int | None = None,
+    language: str = "en",
     now: datetime | None = None,
 ) -> Case:
     """File a new open case and give it its public number (inside the caller's transaction).
@@ -89,6 +91,7 @@ def create_case(
         api_key_id=api_key_id,
         duplicate_of=duplicate.id if duplicate else None,
         conversation_id=conversation_id,
+        language=language,
     )
     db_session.add(case)
     db_session.flush()
@@ -141,7 +144,6 @@ def find_duplicate(
 
 
 STATUSES = ("open", "closed")
-STATUS_SMS = "{city} 311: case {number} ({service}{where}) is now {status}.{notes}"
 
 
 class CaseError(ValueError):
@@ -155,7 +157,7 @@ def change_status(
     status: str,
     notes: str,
     actor: User,
-    city: str,
+    wording: Wording,
     public_note: str = "",
     now: datetime | None = None,
 ) -> CaseEvent:
@@ -197,14 +199,7 @@ def change_status(
         case.status_notes = public_note
     notes = public_note  # only the public note leaves the console
     if case.contact_phone:
-        body = STATUS_SMS.format(
-            city=city,
-            number=case.service_request_id,
-            service=case.service_name,
-            where=f" at {case.address}" if case.address else "",
-            status=status,
-            notes=f" Note: {notes}" if notes else "",
-        )
+        body = status_text(wording, case, notes)
         enqueue_sms(
             db_session=db_session,
             to=case.contact_phone,
@@ -224,3 +219,20 @@ def change_status(
         )
     db_session.flush()
     return event
+
+
+def status_text(wording: Wording, case: Case, note: str) -> str:
+    """The text telling the reporter their case changed, in the language they reported in."""
+    lang = case.language
+
+    def words(name: str, **values: Any) -> str:
+        return wording.text(name, "sms", lang, **values)
+
+    return words(
+        "STATUS_CHANGED",
+        number=case.service_request_id,
+        service=wording.service_name(case.service_code, lang) or case.service_name,
+        where=words("AT_PLACE", address=case.address) if case.address else "",
+        status=words(f"STATUS_{case.status.upper()}"),
+        note=words("STATUS_NOTE", note=note) if note else "",
+    )

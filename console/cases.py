@@ -114,7 +114,7 @@ def case_status(number: str) -> Any:
                 notes=request.form.get("notes", ""),
                 public_note=request.form.get("public_note", ""),
                 actor=g.user,
-                city=rt.settings.city_name,
+                wording=rt.bot.wording,
             )
     except CaseError as exc:
         flash(str(exc), "error")

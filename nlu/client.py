@@ -31,7 +31,7 @@ class NLUError(RuntimeError):
 class NLU(Protocol):
     """Anything that understands a message."""
 
-    def parse(self, text: str) -> Parse: ...
+    def parse(self, text: str, language: str = "en") -> Parse: ...
 
 
 def clean_for_rasa(text: str) -> str:
@@ -63,8 +63,11 @@ class RasaClient:
         self._next += 1
         return self.urls[start:] + self.urls[:start]
 
-    def parse(self, text: str) -> Parse:
-        """Classify one message; raises NLUError when no server answers in time."""
+    def parse(self, text: str, language: str = "en") -> Parse:
+        """Classify one message; raises NLUError when no server answers in time.
+
+        One client serves one language's servers (nlu.client.LanguageRouter picks the client).
+        """
         share = self.timeout / len(self.urls)
         errors = []
         for url in self._order():

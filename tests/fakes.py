@@ -31,7 +31,7 @@ class FakeNLU:
         self.down = down
         self.calls: list[str] = []
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str = "en") -> Parse:
         """Keyword classification; out_of_scope when nothing matches."""
         self.calls.append(text)
         if self.down:

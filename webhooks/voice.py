@@ -11,10 +11,6 @@ from webhooks.signature import twilio_signed
 
 bp = Blueprint("voice", __name__)
 register(bp, "voice")
-NOBODY_ANSWERED = (
-    "Sorry, no one is available right now. A staff member will call or text you back at this "
-    "number. If this is an emergency, hang up and dial 9 1 1. Goodbye."
-)
 
 
 def _runtime():  # type: ignore[no-untyped-def]
@@ -26,10 +22,14 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="application/xml")
 
 
-def _hints() -> str:
+def _hints(language: str) -> str:
     runtime = _runtime()
-    words: list[str] = ["three one one", "pothole", "streetlight", "case number", "operator"]
-    for service in runtime.catalog.services:
+    wording = runtime.bot.wording
+    words: list[str] = ["311", "3 1 1", *wording.phrases("asked_by", language)]
+    for other in wording.languages:  # "español" heard on an English call switches it
+        words.extend(wording.phrases("asked_by", other)[:2])
+    words.extend(wording.phrases("text_me_by", language))
+    for service in runtime.catalog.localized(language).services:
         words.append(service.service_name.lower())
         words.extend(k.lower() for k in service.keywords[:4])
     words.extend(" ".join(s.core) for s in runtime.streets.streets)
@@ -37,38 +37,45 @@ def _hints() -> str:
     return ", ".join(unique[:450])
 
 
-def speech_hints() -> str:
+def speech_hints(language: str = "en") -> str:
     """Twilio <Gather hints>: service names and keywords and the city's street names.
 
-    Computed once per app (the catalogue and street list are loaded once per app too).
+    Computed once per app and language (the catalogue and streets are loaded once per app too).
     """
     extensions = current_app.extensions
-    if "civicline.speech_hints" not in extensions:
-        extensions["civicline.speech_hints"] = _hints()
-    return str(extensions["civicline.speech_hints"])
+    key = f"civicline.speech_hints.{language}"
+    if key not in extensions:
+        extensions[key] = _hints(language)
+    return str(extensions[key])
 
 
-def _say(node: VoiceResponse | Gather, text: str) -> None:
+def _voice_language(language: str) -> str:
     settings = _runtime().settings
-    node.say(text, voice=settings.voice, language=settings.voice_language)
+    if language == "en":
+        return settings.voice_language  # CIVICLINE_VOICE_LANGUAGE may pick another English
+    return _runtime().bot.wording.voice_language(language)
 
 
-def _gather(response: VoiceResponse, text: str, turn: int, *, keys: bool) -> None:
+def _say(node: VoiceResponse | Gather, text: str, language: str = "en") -> None:
+    settings = _runtime().settings
+    node.say(text, voice=settings.voice_for(language), language=_voice_language(language))
+
+
+def _gather(response: VoiceResponse, text: str, turn: int, *, keys: bool, language: str) -> None:
     """Say the text inside a <Gather> that posts the caller's answer as turn `turn`."""
-    settings = _runtime().settings
     action = url_for("voice.gather", t=turn)
     gather = Gather(
         input="speech dtmf" if keys else "speech",
         action=action,
         method="POST",
-        language=settings.voice_language,
+        language=_voice_language(language),
         speech_timeout="auto",
-        hints=speech_hints(),
+        hints=speech_hints(language),
         action_on_empty_result=True,
         timeout=6,
         finish_on_key="#" if keys else None,
     )
-    _say(gather, text)
+    _say(gather, text, language)
     response.append(gather)
     response.redirect(action, method="POST")  # only reached if Twilio skips the action
 
@@ -76,20 +83,31 @@ def _gather(response: VoiceResponse, text: str, turn: int, *, keys: bool) -> Non
 def render(reply: Reply, turn: int) -> VoiceResponse:
     """The TwiML for the bot's reply on a call."""
     response = VoiceResponse()
+    language = reply.language
     if reply.action == "hangup":
-        _say(response, reply.text)
+        _say(response, reply.text, language)
         response.hangup()
     elif reply.action == "dial":
-        _say(response, reply.text)
+        _say(response, reply.text, language)
         operator = _runtime().settings.operator_number
         if operator:
-            response.dial(operator, action=url_for("voice.dial_status"), method="POST", timeout=25)
+            response.dial(
+                operator,
+                action=url_for("voice.dial_status", lang=language),
+                method="POST",
+                timeout=25,
+            )
         else:
-            _say(response, NOBODY_ANSWERED)
+            _say(response, _nobody_answered(language), language)
             response.hangup()
     else:
-        _gather(response, reply.text, turn, keys=reply.keys or reply.action == "keypad")
+        keys = reply.keys or reply.action == "keypad"
+        _gather(response, reply.text, turn, keys=keys, language=language)
     return response
+
+
+def _nobody_answered(language: str) -> str:
+    return str(_runtime().bot.wording.text("NOBODY_ANSWERED", "voice", language))
 
 
 def _required(*names: str) -> dict[str, str]:
@@ -141,8 +159,9 @@ def gather() -> Response:
 def dial_status() -> Response:
     """After <Dial>: if nobody answered, say so and hang up (the handoff stays queued)."""
     response = VoiceResponse()
+    language = _runtime().bot.wording.language(request.args.get("lang"))
     if request.form.get("DialCallStatus") != "completed":
-        _say(response, NOBODY_ANSWERED)
+        _say(response, _nobody_answered(language), language)
     response.hangup()
     return twiml(response)
 

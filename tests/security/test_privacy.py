@@ -227,7 +227,7 @@ def test_public_note_is_published_and_internal_note_is_not(app, client, sms):
             notes="Tenant Ana Ruiz 555-867-5309",
             public_note="Filled on Tuesday.",
             actor=staff,
-            city="Riverton",
+            wording=runtime.bot.wording,
         )
     [body] = json.loads(client.get(f"/open311/v2/requests/{number}.json").get_data(as_text=True))
     assert body["status_notes"] == "Filled on Tuesday."

@@ -230,6 +230,7 @@ def test_inactive_conversation_times_out(settings, nlu):
         streets=rt.streets,
         nlu=nlu,
         safety=rt.bot.safety,
+        wording=rt.bot.wording,
         conversation_timeout=timedelta(minutes=30),
         clock=lambda: clock[0],
     )

@@ -26,7 +26,7 @@ class ScriptedNLU(FakeNLU):
         super().__init__()
         self.parses: dict[str, Parse] = {}
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str = "en") -> Parse:
         self.calls.append(text)
         return self.parses.get(text) or super().parse(text)
 
