@@ -93,7 +93,7 @@ def render(reply: Reply, turn: int) -> VoiceResponse:
         if operator:
             response.dial(
                 operator,
-                action=url_for("voice.dial_status", lang=language),
+                action=url_for("voice.dial_status", lang=language if language != "en" else None),
                 method="POST",
                 timeout=25,
             )
