@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -105,10 +107,42 @@ class Assessment:
 
 
 def normalise(text: str) -> str:
-    """Lower-case words: apostrophes dropped ("isn't" -> "isnt"), punctuation as spaces."""
-    text = text.lower().replace("\u2019", "'").replace("'", "")
+    """Lower-case words: apostrophes dropped ("isn't" -> "isnt"), punctuation as spaces.
+
+    Accents are folded ("está" -> "esta", "ñ" -> "n") because residents text without them.
+    """
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("\u2019", "'").replace("'", "")
     text = re.sub(r"[^\w\s/-]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_ONE_PATTERN = ("past", "still_now", "asking", "explained", "emphasis", "humor")
+
+
+def _either(patterns: Iterable[str | None]) -> str:
+    """One regular expression matching any language's version of a single-pattern key."""
+    return "|".join(f"(?:{p})" for p in patterns if p)
+
+
+def _expand(section: dict) -> dict:
+    """Replace {name} with the section's `words:` alternatives, so typos are listed once."""
+    words = {k: f"(?:{v})" for k, v in (section.get("words") or {}).items()}
+    if not words:
+        return section
+    braces = re.compile(r"\{(" + "|".join(map(re.escape, words)) + r")\}")
+
+    def expand(value: object) -> object:
+        if isinstance(value, str):
+            return braces.sub(lambda m: words[m.group(1)], value)
+        if isinstance(value, list):
+            return [expand(v) for v in value]
+        if isinstance(value, dict):
+            return {k: expand(v) for k, v in value.items()}
+        return value
+
+    return {k: expand(v) for k, v in section.items() if k != "words"}
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:
@@ -142,19 +176,26 @@ class DangerDetector:
         self.humor = re.compile(humor)
 
     @classmethod
-    def load(cls, path: Path) -> DangerDetector:
-        """Read and compile the lexicon; a bad pattern fails when the app loads."""
+    def load(cls, path: Path, languages: Iterable[str] | None = None) -> DangerDetector:
+        """Read and compile the lexicon; a bad pattern fails when the app loads.
+
+        The top level is English; each entry under `languages:` has the same keys and is merged
+        in, so every language runs on every message (the language is not known before the words,
+        and residents mix them). languages: which of those to merge (default: all of them).
+        """
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        extra = data.get("languages") or {}
+        chosen = [_expand(extra[name]) for name in (extra if languages is None else languages)]
+        sections = [data, *chosen]
+        danger: dict[str, list[str]] = {}
+        for section in sections:
+            for name, patterns in section.get("danger", {}).items():
+                danger.setdefault(name, []).extend(patterns)
         return cls(
-            safe=list(data["safe_phrases"]),
-            danger={k: list(v) for k, v in data["danger"].items()},
-            possible=list(data["possible"]),
-            past=str(data["past"]),
-            still_now=str(data["still_now"]),
-            asking=str(data["asking"]),
-            explained=str(data["explained"]),
-            emphasis=str(data["emphasis"]),
-            humor=str(data["humor"]),
+            safe=[p for s in sections for p in s.get("safe_phrases", [])],
+            danger=danger,
+            possible=[p for s in sections for p in s.get("possible", [])],
+            **{key: _either(s.get(key) for s in sections) for key in _ONE_PATTERN},
         )
 
     def lexicon(self, text: str) -> Assessment:

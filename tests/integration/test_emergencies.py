@@ -5,6 +5,12 @@ heldout.yml was written afterwards and never tuned on. A message counts as flagg
 bot's reply tells the resident to call 911 ("call 911 now", or "is anyone in danger? if so,
 call 911"). Every set must reach recall 100% and precision 95%; mid-report, the same messages
 typed as the answer to "where on Elm Street?" must get 911 advice and never a case.
+
+A set's `language:` (English if absent) says how it is measured: through the engine and Rasa
+for a language the NLU is trained on (NLU_LANGUAGES), otherwise by the lexicon alone as the
+engine applies it (street names blanked, then data/danger.yml), since an English model's
+guesses on Spanish would measure nothing. es_dev.yml tuned the Spanish lexicon; es_heldout.yml
+was written before any Spanish pattern existed and never tuned on.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.engine import Turn
+from bot.safety import Danger
 from cases.models import Case
 from runtime import build_runtime
 
 pytestmark = pytest.mark.rasa
 SETS = Path(__file__).parents[1] / "emergency"
 ADVISED = {"emergency", "danger_check"}
+NLU_LANGUAGES = {"en"}  # add "es" when a Spanish model is served: the sets need no change
+MIN_SIZE = {"en": 75}  # messages of each kind a set needs; 40 for a newer language
 SUMMARY: list[str] = []
 _numbers = itertools.count(1)
 
@@ -54,18 +63,29 @@ def reply_kind(runtime, text: str, *, mid_report: bool = False) -> str:
     return reply.kind
 
 
-@pytest.mark.parametrize("name", ["dev", "dev2", "heldout"])
+def flagged(runtime, text: str, language: str) -> bool:
+    """Whether the resident is told to call 911: by the whole bot, or by the words alone."""
+    if language in NLU_LANGUAGES:
+        return reply_kind(runtime, text) in ADVISED
+    place_free = runtime.bot.streets.without_streets(text)
+    return runtime.bot.safety.lexicon(place_free).level > Danger.NONE
+
+
+@pytest.mark.parametrize("name", ["dev", "dev2", "heldout", "es_dev", "es_heldout"])
 def test_recall_and_precision(runtime, name):
-    data = yaml.safe_load((SETS / f"{name}.yml").read_text())
+    data = yaml.safe_load((SETS / f"{name}.yml").read_text(encoding="utf-8"))
     dangers, routine = data["emergencies"], data["not_emergencies"]
-    assert len(dangers) >= 75 and len(routine) >= 75
-    missed = [t for t in dangers if reply_kind(runtime, t) not in ADVISED]
-    alarms = [t for t in routine if reply_kind(runtime, t) in ADVISED]
+    language = data.get("language", "en")
+    size = MIN_SIZE.get(language, 40)
+    assert len(dangers) >= size and len(routine) >= size
+    missed = [t for t in dangers if not flagged(runtime, t, language)]
+    alarms = [t for t in routine if flagged(runtime, t, language)]
     caught = len(dangers) - len(missed)
     recall, precision = caught / len(dangers), caught / (caught + len(alarms))
+    how = "" if language in NLU_LANGUAGES else f"  [{language}: lexicon only, no NLU model]"
     SUMMARY.append(
-        f"  {name:<8} recall {recall:.3f} ({caught}/{len(dangers)})  precision {precision:.3f} "
-        f"({len(alarms)} false alarms in {len(routine)} routine messages)"
+        f"  {name:<10} recall {recall:.3f} ({caught}/{len(dangers)})  precision {precision:.3f} "
+        f"({len(alarms)} false alarms in {len(routine)} routine messages){how}"
     )
     assert not missed, f"emergencies missed: {missed}"
     assert precision >= 0.95, f"false alarms: {alarms}"
