@@ -1,0 +1,52 @@
+"""Per-language word lists from data/words.yml, loaded once, and accent-free matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORDS_YML = Path(__file__).resolve().parents[1] / "data" / "words.yml"
+LANGUAGES = ("en", "es")
+
+
+@cache
+def table(language: str) -> dict[str, Any]:
+    """The lists for one language (empty for English, whose lists live in code)."""
+    with WORDS_YML.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return data.get(language) or {}
+
+
+@cache
+def words(language: str, key: str) -> frozenset[str]:
+    """One list as a set of folded entries, so "sí" in the data matches "si" typed."""
+    return frozenset(fold(str(w)) for w in table(language).get(key) or ())
+
+
+@cache
+def pattern(language: str, key: str, whole: bool = False) -> re.Pattern[str]:
+    """A list as one pattern: regex fragments searched word-bounded, or whole: exact phrases."""
+    parts = [str(p) for p in table(language).get(key) or ()]
+    if not parts:
+        return re.compile(r"(?!x)x")  # matches nothing
+    if whole:
+        return re.compile(rf"^({'|'.join(re.escape(fold(p)) for p in parts)})$")
+    return re.compile(rf"\b({'|'.join(f'(?:{p})' for p in parts)})\b")
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents or Spanish opening marks: "¿Dónde?" -> "donde?"."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("¿", " ").replace("¡", " ")
+
+
+def plain(text: str) -> str:
+    """Folded, with punctuation dropped and spaces collapsed: "¡Sí, claro!" -> "si claro"."""
+    text = re.sub(r"[^\w\s#/'-]", " ", fold(text)).replace("'", "").replace("\u2019", "")
+    return re.sub(r"\s+", " ", text).strip(" -")
