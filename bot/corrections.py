@@ -87,7 +87,8 @@ def is_cancel(text: str, *, language: str = "en") -> bool:
     if language != "en":
         said = wordlists.plain(text)
         whole = wordlists.pattern(language, "cancel_whole", whole=True)
-        return bool(whole.match(said) or wordlists.pattern(language, "cancel_patterns").search(said))
+        anywhere = wordlists.pattern(language, "cancel_patterns")
+        return bool(whole.match(said) or anywhere.search(said))
     said = words(text)
     return bool(CANCEL_WHOLE.match(said) or CANCEL_PHRASES.search(said))
 
@@ -139,4 +140,4 @@ def is_question(text: str, *, language: str = "en") -> bool:
 
 def _said(text: str) -> str:
     """Folded text that keeps its commas ("en Monroe, no en Court")."""
-    return re.sub(r"\s+", " ", wordlists.fold(text).replace("'", "")).strip(" .!?;:\"")
+    return re.sub(r"\s+", " ", wordlists.fold(text).replace("'", "")).strip(' .!?;:"')
