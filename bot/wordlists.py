@@ -50,3 +50,8 @@ def plain(text: str) -> str:
     """Folded, with punctuation dropped and spaces collapsed: "¡Sí, claro!" -> "si claro"."""
     text = re.sub(r"[^\w\s#/'-]", " ", fold(text)).replace("'", "").replace("\u2019", "")
     return re.sub(r"\s+", " ", text).strip(" -")
+
+
+def fold_in_place(text: str) -> str:
+    """fold() one character for one, so spans found in it can be cut from the original."""
+    return "".join((fold(c) or c)[:1] if len(fold(c)) == 1 else c for c in text)
