@@ -86,7 +86,7 @@ def is_cancel(text: str, *, language: str = "en") -> bool:
     """Whether the message drops the report in progress, in the resident's own words."""
     if language != "en":
         said = wordlists.plain(text)
-        whole = wordlists.pattern(language, "cancel_whole", whole=True)
+        whole = wordlists.pattern(language, "cancel_whole", "whole")
         anywhere = wordlists.pattern(language, "cancel_patterns")
         return bool(whole.match(said) or anywhere.search(said))
     said = words(text)
@@ -96,8 +96,7 @@ def is_cancel(text: str, *, language: str = "en") -> bool:
 def starts_yes(text: str, *, language: str = "en") -> bool:
     """Whether the message opens with a yes ("yeah let's do it"): never read as cancelling."""
     if language != "en":
-        opening = wordlists.pattern(language, "yes_start", whole=True).pattern.strip("^$")
-        return bool(re.match(rf"{opening}\b", wordlists.plain(text)))
+        return bool(wordlists.pattern(language, "yes_start", "start").match(wordlists.plain(text)))
     return bool(YES_START.match(words(text)))
 
 
@@ -132,8 +131,8 @@ def without_negated(text: str, *, language: str = "en") -> str:
 def is_question(text: str, *, language: str = "en") -> bool:
     """Whether the message reads as a question rather than an answer."""
     if language != "en":
-        opening = wordlists.pattern(language, "question_start", whole=True).pattern.strip("^$")
-        asked = "¿" in text or re.match(rf"{opening}\b", wordlists.plain(text))
+        opening = wordlists.pattern(language, "question_start", "start")
+        asked = "¿" in text or opening.match(wordlists.plain(text))
         return bool(asked or text.strip().endswith("?"))
     return bool(QUESTION.search(words(text)) or text.strip().endswith("?"))
 

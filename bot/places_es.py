@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz
 
@@ -22,7 +23,7 @@ class _Street(Protocol):
     suffix: str | None
 
 
-def _places() -> dict:
+def _places() -> dict[str, Any]:
     return wordlists.table("es").get("places") or {}
 
 
@@ -44,6 +45,7 @@ def _spanish_ordinal(tok: str, *, bare_digits: bool) -> str | None:
     return None
 
 
+@cache
 def _patterns(key: str) -> list[re.Pattern[str]]:
     return [re.compile(p) for p in _places().get(key) or ()]
 
@@ -202,6 +204,7 @@ def unit_number(text: str) -> str | None:
     return text[match.start(2) : match.end(2)].upper() if match else None
 
 
+@cache
 def _unit_re() -> re.Pattern[str]:
     words = "|".join(re.escape(w) for w in _places().get("unit_words") or ())
     return re.compile(rf"\b({words})\.?\s*(?:#|no\.?|numero)?\s*([a-z]?\d+[a-z]?)\b")

@@ -29,14 +29,16 @@ def words(language: str, key: str) -> frozenset[str]:
 
 
 @cache
-def pattern(language: str, key: str, whole: bool = False) -> re.Pattern[str]:
-    """A list as one pattern: regex fragments searched word-bounded, or whole: exact phrases."""
+def pattern(language: str, key: str, how: str = "search") -> re.Pattern[str]:
+    """A list as one pattern: regex fragments to search for, or exact phrases ("whole": the
+    entire text is one; "start": the text opens with one)."""
     parts = [str(p) for p in table(language).get(key) or ()]
     if not parts:
         return re.compile(r"(?!x)x")  # matches nothing
-    if whole:
-        return re.compile(rf"^({'|'.join(re.escape(fold(p)) for p in parts)})$")
-    return re.compile(rf"\b({'|'.join(f'(?:{p})' for p in parts)})\b")
+    if how == "search":
+        return re.compile(rf"\b({'|'.join(f'(?:{p})' for p in parts)})\b")
+    phrases = "|".join(re.escape(fold(p)) for p in sorted(parts, key=len, reverse=True))
+    return re.compile(rf"^({phrases})$" if how == "whole" else rf"^({phrases})\b")
 
 
 def fold(text: str) -> str:
