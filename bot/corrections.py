@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import wordlists
 from bot.keywords import normalise
 
 # Whole messages that drop a report (the carrier keyword CANCEL is an opt-out, see keywords.py).
@@ -55,6 +56,25 @@ YES_START = re.compile(
 QUESTION = re.compile(
     r"\?\s*$|^(how|what|when|where|why|who|which|can i|do i|is there|are there)\b"
 )
+# Spanish: "45 no 54", "no es el 54 es el 45", "el numero es 45", "quise decir el 45".
+SPANISH_NUMBER_CORRECTIONS = [
+    re.compile(rf"\b{_NUM} no( es| era)?( el)? {_NUM}\b"),
+    re.compile(rf"\bno( es| era)?( el)? {_NUM} (sino|es|era)?( el)? ?{_NUM}\b"),
+    re.compile(
+        rf"\b(numero|numero de la casa|direccion) (es|era|debe ser|deberia ser)( el)? {_NUM}\b"
+    ),
+    re.compile(
+        rf"\b(quise decir|queria decir|es|es en|era|en realidad es|en realidad|perdon|digo|"
+        rf"mas bien|corrijo|sino)( el| en el)? {_NUM}\b"
+    ),
+]
+# "no en Court", "ni la calefaccion": a denial and what it denies, not "no hay agua".
+SPANISH_NEGATED = re.compile(
+    r"\b(no|ya no|ni)( solo| solamente| nada mas)?"
+    r"(?! (hay|tengo|tenemos|tiene|tienen|funciona|funcionan|sirve|sirven|sale|prende|enciende|"
+    r"se|lo|le|me|te|nos|les|puedo|podemos|puede|hace|han|ha|he|esta|estan|sabe)\b)"
+    r"((?: (?:es|era|en|a|al|el|la|los|las|mi|un|una|del|de|por))*) \w+( \w+)?"
+)
 
 
 def words(text: str) -> str:
@@ -62,39 +82,61 @@ def words(text: str) -> str:
     return normalise(text).replace("'", "").replace("\u2019", "")
 
 
-def is_cancel(text: str) -> bool:
+def is_cancel(text: str, *, language: str = "en") -> bool:
     """Whether the message drops the report in progress, in the resident's own words."""
+    if language != "en":
+        said = wordlists.plain(text)
+        whole = wordlists.pattern(language, "cancel_whole", "whole")
+        anywhere = wordlists.pattern(language, "cancel_patterns")
+        return bool(whole.match(said) or anywhere.search(said))
     said = words(text)
     return bool(CANCEL_WHOLE.match(said) or CANCEL_PHRASES.search(said))
 
 
-def starts_yes(text: str) -> bool:
+def starts_yes(text: str, *, language: str = "en") -> bool:
     """Whether the message opens with a yes ("yeah let's do it"): never read as cancelling."""
+    if language != "en":
+        return bool(wordlists.pattern(language, "yes_start", "start").match(wordlists.plain(text)))
     return bool(YES_START.match(words(text)))
 
 
-def is_correction(text: str) -> bool:
+def is_correction(text: str, *, language: str = "en") -> bool:
     """Whether the message says it changes something ("sorry, I meant...", "not 24")."""
+    if language != "en":
+        return bool(wordlists.pattern(language, "correction_patterns").search(_said(text)))
     return bool(MARKERS.search(words(text)))
 
 
-def corrected_number(text: str) -> str | None:
+def corrected_number(text: str, *, language: str = "en") -> str | None:
     """The house number a correction gives: "42 not 24", "the number is 42", "I meant 42"."""
-    said = words(text)
-    for pattern in NUMBER_CORRECTIONS:
+    said, patterns = words(text), NUMBER_CORRECTIONS
+    if language == "es":
+        said, patterns = wordlists.plain(text), SPANISH_NUMBER_CORRECTIONS
+    for pattern in patterns:
         if match := pattern.search(said):
             groups = [g for g in match.groups() if g and re.fullmatch(_NUM, g)]
-            if pattern is NUMBER_CORRECTIONS[0]:
+            if pattern is patterns[0]:
                 return groups[0]
             return groups[-1]
     return None
 
 
-def without_negated(text: str) -> str:
+def without_negated(text: str, *, language: str = "en") -> str:
     """The text with what it denies taken out ("both, not only the heat" -> "both,")."""
+    if language == "es":
+        return SPANISH_NEGATED.sub(" ", _said(text))
     return NEGATED.sub(" ", words(text))
 
 
-def is_question(text: str) -> bool:
+def is_question(text: str, *, language: str = "en") -> bool:
     """Whether the message reads as a question rather than an answer."""
+    if language != "en":
+        opening = wordlists.pattern(language, "question_start", "start")
+        asked = "¿" in text or opening.match(wordlists.plain(text))
+        return bool(asked or text.strip().endswith("?"))
     return bool(QUESTION.search(words(text)) or text.strip().endswith("?"))
+
+
+def _said(text: str) -> str:
+    """Folded text that keeps its commas ("en Monroe, no en Court")."""
+    return re.sub(r"\s+", " ", wordlists.fold(text).replace("'", "")).strip(' .!?;:"')

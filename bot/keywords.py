@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot import wordlists
+
 # Twilio's default opt-out / opt-in / help keywords (a message that is exactly one of them).
 OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
 OPT_IN = {"start", "yes", "unstop", "optin"}
@@ -52,33 +54,60 @@ def normalise(text: str) -> str:
     return text.strip(" .!?,;:'\"")
 
 
+KEYWORD_KINDS = ("opt_out", "opt_in", "help")
+ENGLISH_KEYWORDS = {"opt_out": OPT_OUT, "opt_in": OPT_IN, "help": HELP}
+
+
 def compliance_keyword(text: str) -> str | None:
     """'opt_out', 'opt_in' or 'help' when the whole message is a carrier keyword, else None."""
-    word = normalise(text)
-    if word in OPT_OUT:
-        return "opt_out"
-    if word in OPT_IN:
-        return "opt_in"
-    if word in HELP:
-        return "help"
-    return None
-
-
-def is_yes(text: str) -> bool:
-    """A plain yes."""
-    return normalise(text) in YES_WORDS
-
-
-def is_no(text: str) -> bool:
-    """A plain no."""
-    return normalise(text) in NO_WORDS
-
-
-def is_skip(text: str) -> bool:
-    """The resident does not know or wants to skip an optional detail."""
-    return normalise(text) in SKIP_WORDS
+    found = _keyword(text)
+    return found[0] if found else None
 
 
 def keyword_language(text: str) -> str | None:
-    """The language a compliance keyword is in (None: English, or not a keyword)."""
+    """The language of the carrier keyword the message is ("es" for PARAR), so we answer in it."""
+    found = _keyword(text)
+    return found[1] if found else None
+
+
+def _keyword(text: str) -> tuple[str, str] | None:
+    word = normalise(text)
+    for kind in KEYWORD_KINDS:  # English first, as before
+        if word in ENGLISH_KEYWORDS[kind]:
+            return kind, "en"
+    folded = wordlists.plain(text)
+    for language in wordlists.LANGUAGES[1:]:
+        for kind in KEYWORD_KINDS:
+            if folded in wordlists.words(language, kind):
+                return kind, language
     return None
+
+
+def is_yes(text: str, *, language: str = "en") -> bool:
+    """A plain yes."""
+    return _answer(text, language, YES_WORDS, "yes")
+
+
+def is_no(text: str, *, language: str = "en") -> bool:
+    """A plain no."""
+    return _answer(text, language, NO_WORDS, "no")
+
+
+def is_skip(text: str, *, language: str = "en") -> bool:
+    """The resident does not know or wants to skip an optional detail."""
+    return _answer(text, language, SKIP_WORDS, "skip")
+
+
+def is_back_to_bot(text: str, *, language: str = "en") -> bool:
+    """The resident waiting for staff asks for the bot's menu again ("menu", "volver")."""
+    return _answer(text, language, BACK_TO_BOT, "back_to_bot")
+
+
+def _answer(text: str, language: str, english: set[str], key: str) -> bool:
+    """English words always count (residents mix them in), then the language's own list."""
+    said = normalise(text)
+    if language == "en":
+        return said in english
+    if said in english and said not in wordlists.words(language, "english_not_here"):
+        return True
+    return wordlists.plain(text) in wordlists.words(language, key)

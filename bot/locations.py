@@ -10,6 +10,8 @@ from pathlib import Path
 import usaddress
 from rapidfuzz import fuzz
 
+from bot import places_es
+
 SUFFIXES = {
     "street": ("st", "str", "street", "streat", "stret"),
     "avenue": ("ave", "av", "avenue", "avenu", "avn"),
@@ -162,13 +164,17 @@ NOT_ADDRESS_NUMBERS = re.compile(
 UNIT_RE = re.compile(r"\b(apt|apartment|unit|suite|#)\s*#?\s*([a-z]?\d+[a-z]?)\b", re.IGNORECASE)
 
 
-def address_text(text: str) -> str:
+def address_text(text: str, *, language: str = "en") -> str:
     """The text with numbers that cannot be house numbers blanked out."""
+    if language == "es":
+        text = places_es.address_text(text)
     return NOT_ADDRESS_NUMBERS.sub(" ", text)
 
 
-def unit_number(text: str) -> str | None:
+def unit_number(text: str, *, language: str = "en") -> str | None:
     """An apartment or unit number written in the text ('apt 4B' -> '4B')."""
+    if language == "es" and (unit := places_es.unit_number(text)):
+        return unit
     match = UNIT_RE.search(text)
     return match.group(2).upper() if match else None
 
@@ -277,6 +283,7 @@ class StreetDirectory:
         cores = "|".join(re.escape(" ".join(s.core)).replace(r"\ ", r"\s+") for s in self.streets)
         aliases = "|".join(sorted(SUFFIX_OF, key=len, reverse=True))
         self._named = re.compile(rf"\b(\d+\s+)?({cores})\s+({aliases})\b\.?", re.IGNORECASE)
+        self.spanish = places_es.SpanishPlaces(self.streets, SUFFIX_OF)
 
     @classmethod
     def load(cls, path: Path) -> StreetDirectory:
@@ -285,8 +292,10 @@ class StreetDirectory:
             rows = list(csv.DictReader(fh))
         return cls([street_from_name(r["name"], r.get("lat"), r.get("long")) for r in rows])
 
-    def without_streets(self, text: str) -> str:
+    def without_streets(self, text: str, *, language: str = "en") -> str:
         """The text with street names blanked ("Grove Street" must not answer "street?")."""
+        if language == "es":
+            text = self.spanish.without_streets(text)
         return self._named.sub(" ", text)
 
     def match_name(self, text: str) -> Street | None:
@@ -296,8 +305,14 @@ class StreetDirectory:
         whole = [h for h in hits if h.start == 0 and h.end >= len(toks) - 1]
         return max(whole, key=lambda h: h.score).street if whole else None
 
-    def find(self, text: str, *, strict: bool = True) -> Found:
+    def find(self, text: str, *, strict: bool = True, language: str = "en") -> Found:
         """The place a message mentions. strict: only street names that read as a place."""
+        if language == "es":
+            english = self.spanish.to_english(text)
+            found = self.find(english, strict=strict)
+            if found.unknown_street and found.unknown_street == english.strip():
+                return Found(unknown_street=text.strip())  # the resident's words, not ours
+            return found
         toks = tokens(text)
         if not strict:
             found = self._with_usaddress(text)
