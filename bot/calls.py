@@ -10,7 +10,10 @@ from bot.state import Step
 from cases.service import find_case_number
 
 MAX_NO_INPUT = 2  # silent or unclear voice turns before the keypad menu
-OPERATOR_WORDS = {"operator", "agent", "representative", "a person", "person", "human"}
+OPERATOR_WORDS = {
+    *("operator", "agent", "representative", "a person", "person", "human"),
+    *("operador", "operadora", "agente", "una persona", "persona", "humano", "representante"),
+}
 LANGUAGE_KEY = "9"  # the next language (the welcome offers it); no choice list is this long
 TEXT_KEY = "8"  # go on by text message
 PHONE_NUMBER = re.compile(r"^\+\d{8,15}$")  # E.164: a number an SMS can reach (not "anonymous")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,10 @@ class Attribute:
 
 
 def _words(text: str) -> str:
-    return " " + re.sub(r"[^a-z0-9']+", " ", text.lower()) + " "
+    """Lower case with accents off ("calefacción" matches "calefaccion"), padded for whole words."""
+    bare = unicodedata.normalize("NFKD", text.lower())
+    bare = "".join(c for c in bare if not unicodedata.combining(c))
+    return " " + re.sub(r"[^a-z0-9']+", " ", bare) + " "
 
 
 def mention(values: tuple[Value, ...], text: str) -> Value | None:

@@ -91,6 +91,9 @@ class Engine:
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
         """Handle one message in one transaction; a repeated message id replays its reply."""
         text = redact_said(turn.text, voice=turn.channel == "voice")
+        if turn.channel == "voice":  # numbers said in any of our languages are numbers
+            for language in self.wording.languages[1:]:
+                text = redact_said(text, voice=True, language=language)
         if turn.message_id and (
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
@@ -104,7 +107,7 @@ class Engine:
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
         language, asked = self._language(turn, text, keyword, db_session)
         db_session.commit()  # release the read transaction before the (slow) NLU call
-        place_free = self.streets.without_streets(text)  # "Water St" is not about water
+        place_free = self.streets.without_streets(text, language=language)  # "Water St" is no water
         danger = self.safety.lexicon(place_free)
         parse, nlu_error = None, None
         listen = keyword is None and not turn.digits and self._heard(turn, text)
@@ -220,7 +223,9 @@ class Engine:
                 now=now,
                 timeout=self.timeout,
             )
-        understood = words_to_digits(text) if turn.channel == "voice" else text
+        understood = text
+        if turn.channel == "voice":
+            understood = words_to_digits(text, language=heard.language)
         if turn.digits:
             understood = turn.digits
         state = DialogueState.from_json(conv.state)
@@ -351,7 +356,7 @@ class Engine:
         if conv.handoff_status == "taken" and not d.voice:
             return Reply("", "to_staff")  # a person is answering: the bot stays quiet
         if conv.handoff_status == "waiting" and not d.voice:
-            if keywords.normalise(d.text) in keywords.BACK_TO_BOT:
+            if keywords.is_back_to_bot(d.text, language=d.language):
                 conv.handoff_status = "none"
                 state.reset()
                 return d.say("ANYTHING_ELSE", "menu")
@@ -360,7 +365,7 @@ class Engine:
             d.voice and keywords.normalise(d.text) in calls.OPERATOR_WORDS
         ):
             return d.handoff("requested")
-        if state.step != Step.IDLE and corrections.is_cancel(d.text):
+        if state.step != Step.IDLE and corrections.is_cancel(d.text, language=d.language):
             state.reset()
             return d.say("CANCELLED", "cancelled")
         if d.voice and calls.wants_text(d):

@@ -13,7 +13,10 @@ from nlu.client import FALLBACK_INTENT, Parse
 # A check_status guess without a case number is a report if a service ranks this high and the
 # message does not ask about a case ("call me back at 555 010 2288" is not a case number).
 REPORT_OVER_STATUS = 0.1
-STATUS_WORDS = ("status", "update", "case", "ticket", "report number", "follow up", "reference")
+STATUS_WORDS = (
+    *("status", "update", "case", "ticket", "report number", "follow up", "reference"),
+    *("estado", "estatus", "caso", "folio", "seguimiento", "numero de reporte"),
+)
 # Redaction placeholders ("[phone removed]") and any phone number: no intent in either.
 NOT_FOR_NLU = re.compile(rf"\[[a-z ]{{1,20}} removed\]|{PHONE_RE.pattern}")
 

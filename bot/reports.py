@@ -18,7 +18,9 @@ from cases.outbox import enqueue_sms
 from cases.service import create_case, get_case
 
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
-CROSS_STREET = re.compile(r"\b(cross ?street|cross st|corner (of|with)|intersection)\b")
+CROSS_STREET = re.compile(
+    r"\b(cross ?street|cross st|corner (of|with)|intersection|esquina|cruce|entre)\b"
+)
 MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing)\b")
 
 
@@ -37,11 +39,14 @@ class ReportFlow:
     # ----------------------------------------------------------- starting
     def start(self, d: Dialogue, service: Service) -> Reply:
         """A new report from its first message: take whatever it already says."""
+        lang = self.language
         report = Report(service=service.intent, first_text=d.text.strip()[:1000])
-        found = self.streets.find(address_text(d.text), strict=True)
+        found = self.streets.find(address_text(d.text, language=lang), strict=True, language=lang)
         if found.location:
             put_location(report, found.location)
-        _mentioned_attributes(service, report, self.streets.without_streets(d.text))
+        _mentioned_attributes(
+            service, report, self.streets.without_streets(d.text, language=lang), lang
+        )
         d.state.reset()
         d.state.step, d.state.report = Step.COLLECTING, report
         if found.unknown_street and not found.location:
@@ -88,6 +93,7 @@ class ReportFlow:
     # ----------------------------------------------------------- answers
     def collect(self, d: Dialogue) -> Reply:
         """An answer to the question asked, a change to an earlier one, or something else."""
+        lang = self.language
         state = d.state
         report = state.report
         assert report is not None
@@ -99,13 +105,15 @@ class ReportFlow:
         if state.pending != Slot.DESCRIPTION and said_cancel(d) and not self._fits(d, report):
             return self.cancel(d)
         if state.pending == Slot.LOCATION:
-            found = self.streets.find(address_text(d.text), strict=False)
+            found = self.streets.find(
+                address_text(d.text, language=lang), strict=False, language=lang
+            )
             if not found.location:
                 street = (found.unknown_street or d.text)[:60]
                 return d.retry("UNKNOWN_STREET", "question", street=street)
             put_location(report, found.location)
         elif state.pending == Slot.PRECISION:
-            if keywords.is_skip(d.text) and service.location_kind == "street":
+            if keywords.is_skip(d.text, language=lang) and service.location_kind == "street":
                 report.precision_skipped = True
             elif not self.refine_location(report, d.text):
                 question = self.missing(d, service, report)[2]
@@ -115,7 +123,9 @@ class ReportFlow:
         elif state.pending == Slot.ATTRIBUTE and state.attribute:
             attr = service.attribute(state.attribute)
             if attr.values:
-                value = attr.find_value(corrections.without_negated(d.text) or d.text)
+                value = attr.find_value(
+                    corrections.without_negated(d.text, language=lang) or d.text
+                )
                 if value is None:
                     value = attr.find_value(d.text)
                 if value is None:
@@ -124,15 +134,18 @@ class ReportFlow:
                 report.attributes[attr.code] = value.key
             elif d.text:
                 report.attributes[attr.code] = d.text[:200]
-        _mentioned_unit(service, report, d.text)
+        _mentioned_unit(service, report, d.text, lang)
         return self.next(d)
 
     def aside(self, d: Dialogue) -> Reply | None:
         """A question asked in the middle of a report: answer it, then ask again."""
+        lang = self.language
         intent = d.intent
         if intent not in self.kb.by_intent or not d.confident(str(intent)):
             return None
-        if d.state.pending == Slot.DESCRIPTION and not corrections.is_question(d.text):
+        if d.state.pending == Slot.DESCRIPTION and not corrections.is_question(
+            d.text, language=lang
+        ):
             return None
         answer = self.kb.by_intent[str(intent)]
         again = self.next(d).text
@@ -141,12 +154,13 @@ class ReportFlow:
 
     def refine_location(self, report: Report, text: str) -> bool:
         """Add a house number or cross street to a street-only location."""
-        text = address_text(text)
+        lang = self.language
+        text = address_text(text, language=lang)
         street = self.streets.match_name(report.street or "")
-        found = self.streets.find(text, strict=True).location
+        found = self.streets.find(text, strict=True, language=lang).location
         number = re.search(r"\b\d{1,6}[a-z]?\b", keywords.normalise(text))
         if found is None and number is None:
-            found = self.streets.find(text, strict=False).location
+            found = self.streets.find(text, strict=False, language=lang).location
         if found is not None and found.precise:
             put_location(report, found)
         elif found is not None and street and found.street != street:
@@ -160,18 +174,25 @@ class ReportFlow:
     # ----------------------------------------------------------- corrections
     def correct(self, d: Dialogue, service: Service, report: Report, *, confirming: bool) -> bool:
         """Apply a change to a slot already filled; True when something changed."""
-        text, marked = d.text, corrections.is_correction(d.text) or confirming
+        lang = self.language
+        text, marked = d.text, corrections.is_correction(d.text, language=lang) or confirming
         if not marked:
             return False
         changed = self._correct_place(report, text, d.state.pending)
-        if not changed and report.street and (number := corrections.corrected_number(text)):
+        if (
+            not changed
+            and report.street
+            and (number := corrections.corrected_number(text, language=lang))
+        ):
             street = self.streets.match_name(report.street)
             if street is not None:
                 put_location(report, Location(street, number=number))
                 changed = True
         changed = self._correct_service(d, report) or changed
         service = self.catalog.by_intent[report.service]
-        cleaned = corrections.without_negated(self.streets.without_streets(text))
+        cleaned = corrections.without_negated(
+            self.streets.without_streets(text, language=lang), language=lang
+        )
         for attr in service.attributes:
             if not attr.values or (attr.code == d.state.attribute and not confirming):
                 continue
@@ -189,8 +210,9 @@ class ReportFlow:
     def _correct_place(self, report: Report, text: str, pending: Slot | None) -> bool:
         if pending == Slot.LOCATION or not report.street:
             return False
-        place = corrections.without_negated(address_text(text))  # "Monroe St, not Court"
-        found = self.streets.find(place, strict=True).location
+        lang = self.language
+        place = corrections.without_negated(address_text(text, language=lang), language=lang)
+        found = self.streets.find(place, strict=True, language=lang).location
         if found is None:
             return False
         street = self.streets.match_name(report.street)
@@ -220,8 +242,8 @@ class ReportFlow:
             return False
         report.service = intent
         report.attributes = {}
-        text = self.streets.without_streets(d.text)
-        _mentioned_attributes(self.catalog.by_intent[intent], report, text)
+        text = self.streets.without_streets(d.text, language=self.language)
+        _mentioned_attributes(self.catalog.by_intent[intent], report, text, self.language)
         return True
 
     # ----------------------------------------------------------- read-back and filing
@@ -249,10 +271,16 @@ class ReportFlow:
 
     def _fits(self, d: Dialogue, report: Report) -> bool:
         """Whether the message answers the question asked (then it is not a cancellation)."""
+        lang = self.language
         if d.state.pending == Slot.ATTRIBUTE and d.state.attribute:
             service = self.catalog.by_intent[report.service]
             return service.attribute(d.state.attribute).find_value(d.text) is not None
-        return self.streets.find(address_text(d.text), strict=False).location is not None
+        return (
+            self.streets.find(
+                address_text(d.text, language=lang), strict=False, language=lang
+            ).location
+            is not None
+        )
 
     def file(self, d: Dialogue, service: Service, db_session: Session) -> Reply:
         """File the case in this turn's transaction and give its number."""
@@ -334,14 +362,14 @@ class ReportFlow:
 
 def said_cancel(d: Dialogue) -> bool:
     """The NLU's cancel intent, unless the message opens with a yes ("yeah let's do it")."""
-    return d.confident("cancel") and not corrections.starts_yes(d.text)
+    return d.confident("cancel") and not corrections.starts_yes(d.text, language=d.language)
 
 
 def yes_no(d: Dialogue) -> bool | None:
     """A yes or a no (words, the NLU's affirm/deny, or keys 1 and 2), else None."""
-    if keywords.is_yes(d.text) or d.intent == "affirm" or d.turn.digits == "1":
+    if keywords.is_yes(d.text, language=d.language) or d.intent == "affirm" or d.turn.digits == "1":
         return True
-    if keywords.is_no(d.text) or d.intent == "deny" or d.turn.digits == "2":
+    if keywords.is_no(d.text, language=d.language) or d.intent == "deny" or d.turn.digits == "2":
         return False
     return None
 
@@ -384,16 +412,20 @@ def summary(d: Dialogue, service: Service, report: Report) -> str:
     return " ".join(parts)
 
 
-def _mentioned_attributes(service: Service, report: Report, text: str) -> None:
+def _mentioned_attributes(service: Service, report: Report, text: str, language: str) -> None:
     """Choices the message already names ("no hot water", "bigger than a tire")."""
     for attr in service.attributes:
         if attr.values and (value := mention(attr.values, text)):
             report.attributes[attr.code] = value.key
-    _mentioned_unit(service, report, text)
+    _mentioned_unit(service, report, text, language)
 
 
-def _mentioned_unit(service: Service, report: Report, text: str) -> None:
+def _mentioned_unit(service: Service, report: Report, text: str, language: str) -> None:
     """An apartment or unit number, for services that ask for one."""
     codes = {a.code for a in service.attributes if not a.values}
-    if "unit" in codes and "unit" not in report.attributes and (unit := unit_number(text)):
+    if (
+        "unit" in codes
+        and "unit" not in report.attributes
+        and (unit := unit_number(text, language=language))
+    ):
         report.attributes["unit"] = unit

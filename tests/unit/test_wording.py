@@ -1,4 +1,4 @@
-"""The message catalogues: complete in every locale, checked at load, used as the code names them."""
+"""Message catalogues: complete in every locale, checked at load, used as the code names them."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def _names_in_code() -> set[str]:
                     args = args[1:]
                 elif node.func.attr not in SAYING:
                     continue
-                if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
-                    if args[0].value.isupper():
-                        names.add(args[0].value)
+                first = args[0] if args else None
+                if isinstance(first, ast.Constant) and str(first.value).isupper():
+                    names.add(str(first.value))
     return names
 
 
