@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -13,16 +13,15 @@ from bot import calls, corrections, intents, keywords
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.knowledge import KnowledgeBase
-from bot.languages import LanguageDetector
 from bot.locations import StreetDirectory
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Slot, Step
+from bot.switching import Switching
 from cases import conversations, deferred
 from cases.models import Conversation, ResidentLanguage, utcnow
 from cases.models import Turn as TurnRow
-from cases.outbox import enqueue_sms
 from cases.public import public_request
 from cases.service import find_case_number, get_case
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
@@ -76,9 +75,6 @@ class Engine:
         self.nlu = nlu
         self.safety = safety
         self.wording = wording
-        self.languages = LanguageDetector(
-            {lang: wording.phrases("asked_by", lang) for lang in wording.languages}
-        )
         self.timeout = conversation_timeout
         self.asr_min_confidence = asr_min_confidence
         self.clock = clock
@@ -86,6 +82,9 @@ class Engine:
             lang: ReportFlow(catalog=catalog, streets=streets, kb=kb, language=lang)
             for lang in wording.languages
         }
+        self.switching = Switching(
+            wording=wording, reports=self.reports, timeout=conversation_timeout, clock=clock
+        )
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -105,7 +104,7 @@ class Engine:
             and not conversations.is_opted_out(db_session=db_session, phone=turn.sender)
         ):
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
-        language, asked = self._language(turn, text, keyword, db_session)
+        language, asked = self.switching.language(turn, text, keyword, db_session=db_session)
         db_session.commit()  # release the read transaction before the (slow) NLU call
         place_free = self.streets.without_streets(text, language=language)  # "Water St" is no water
         danger = self.safety.lexicon(place_free)
@@ -175,39 +174,6 @@ class Engine:
         confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
         return bool(text) and confident
 
-    def _language(
-        self, turn: Turn, text: str, keyword: str | None, db_session: Session
-    ) -> tuple[str, bool]:
-        """The language to understand and answer this message in, and whether it was asked for.
-
-        Asked for by name (or keypad 9 on a call), else identified on a conversation's first
-        message, else the conversation's (a call changes only when asked: its speech
-        recognition listens for one language at a time).
-        """
-        current, new = conversations.current_language(
-            db_session=db_session,
-            channel=turn.channel,
-            sender=turn.sender,
-            call_sid=turn.call_sid,
-            now=self.clock(),
-            timeout=self.timeout,
-        )
-        current = self.wording.language(current)
-        if keyword:
-            return keywords.keyword_language(text) or current, False
-        if turn.digits == calls.LANGUAGE_KEY:
-            languages = self.wording.languages
-            return languages[(languages.index(current) + 1) % len(languages)], True
-        if turn.digits:
-            return current, False
-        if (asked := self.languages.asked_for(text)) is not None:
-            return asked, True
-        if turn.channel == "voice":
-            return current, False
-        if new:
-            return self.languages.first_turn(text, current), False
-        return self.languages.later_turn(text, current), False
-
     def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> Reply:
         text, keyword, danger, parse = heard.text, heard.keyword, heard.danger, heard.parse
         now = self.clock()
@@ -247,7 +213,7 @@ class Engine:
         elif danger.level == Danger.POSSIBLE and conv.handoff_status != "taken":
             reply = self._ask_danger(d)
         elif heard.asked:
-            reply = self._language_changed(d)
+            reply = self.switching.language_changed(d)
         elif not self._heard(turn, text) and parse is None:
             reply = calls.no_input(d)
         else:
@@ -369,7 +335,7 @@ class Engine:
             state.reset()
             return d.say("CANCELLED", "cancelled")
         if d.voice and calls.wants_text(d):
-            return self._text_me(d, db_session)
+            return self.switching.text_me(d, db_session)
         reports = self.reports[d.language]
         if state.step == Step.COLLECTING and state.report:
             return reports.collect(d)
@@ -468,51 +434,6 @@ class Engine:
             notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
         )
         return Reply(reply.text, "status", case_number=number)
-
-    # ------------------------------------------------------------ language and channel
-    def _language_changed(self, d: Dialogue) -> Reply:
-        """Asked for another language: say so in it, and ask the open question again."""
-        again = self.question_again(d)
-        return Reply(d.words("LANGUAGE_CHANGED", question=again.text), again.kind)
-
-    def question_again(self, d: Dialogue) -> Reply:
-        """What the conversation is waiting for, asked anew (in the turn's language and channel)."""
-        state = d.state
-        if state.step in (Step.COLLECTING, Step.CONFIRMING) and state.report:
-            return self.reports[d.language].next(d)
-        if state.step == Step.AWAITING_CASE:
-            return d.say("ASK_CASE_NUMBER", "question")
-        if state.step == Step.DANGER_CHECK:
-            return d.say("DANGER_CHECK", "danger_check")
-        if state.step == Step.OFFER_SMS:
-            return d.say("OFFER_SMS_AGAIN", "confirm")
-        return d.say("ANYTHING_ELSE", "menu")
-
-    def _text_me(self, d: Dialogue, db_session: Session) -> Reply:
-        """A caller who would rather type: the conversation goes on by SMS, the call ends."""
-        phone = d.turn.sender
-        if not calls.textable(phone) or conversations.is_opted_out(
-            db_session=db_session, phone=phone
-        ):
-            return d.say("TEXT_ME_NO_PHONE", "question", question=self.question_again(d).text)
-        by_text = replace(d, turn=replace(d.turn, channel="sms", call_sid=None))
-        question = self.question_again(by_text).text
-        conv = conversations.open_conversation(
-            db_session=db_session, channel="sms", sender=phone, now=d.now, timeout=self.timeout
-        )
-        d.state.last_question = None
-        conv.state, conv.language, conv.last_activity_at = d.state.to_json(), d.language, d.now
-        enqueue_sms(
-            db_session=db_session,
-            to=phone,
-            body=by_text.words("TEXT_ME_SMS", question=question),
-            reason="text_me",
-            conversation_id=conv.id,
-            now=d.now,
-        )
-        d.state.reset()
-        conversations.close_conversation(d.conversation, reason="moved_to_sms", now=d.now)
-        return d.say("TEXT_ME", "closing")
 
 
 def status_word(d: Dialogue, status: str) -> str:

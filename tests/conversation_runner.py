@@ -23,6 +23,8 @@ from cases.models import Case, Conversation, Turn
 from scripts.chat import post
 
 CONVERSATIONS = Path(__file__).with_name("conversations.yml")
+# Every language's twins: conversations.<language>.yml (English is conversations.yml).
+LANGUAGES = {"en": CONVERSATIONS, "es": Path(__file__).with_name("conversations.es.yml")}
 OUTCOMES = {"case", "answer", "emergency", "handoff", "status", "cancelled", "no_case"}
 ADVISED_911 = {"emergency", "danger_check"}  # replies that tell the resident to call 911
 
@@ -37,6 +39,7 @@ class Script:
     turns: list[Any]
     expect: dict[str, Any]
     known_issue: str | None = None
+    language: str = "en"
 
     @property
     def outcome(self) -> str:
@@ -53,10 +56,10 @@ class Result:
     replies: list[str] = field(default_factory=list)
 
 
-def load(path: Path = CONVERSATIONS) -> list[Script]:
+def load(path: Path = CONVERSATIONS, language: str = "en") -> list[Script]:
     """The scripts, checked: unique ids, one known outcome each, sms or voice."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]
-    scripts = [Script(**item) for item in raw]
+    scripts = [Script(**item, language=language) for item in raw]
     ids = Counter(s.id for s in scripts)
     assert not [i for i, n in ids.items() if n > 1], "duplicate conversation ids"
     for s in scripts:
@@ -84,7 +87,10 @@ def replay(base: str, token: str, script: Script, sender: str) -> list[str]:
     call = {"CallSid": "CA" + uuid.uuid4().hex, "From": sender, "To": "+15550100311"}
     root = ET.fromstring(post(base, base, token, "/twilio/voice", dict(call)))
     replies = [_spoken(root)]
-    for turn in script.turns:
+    turns = list(script.turns)
+    if script.language != "en":  # the welcome offers the language on keypad 9, as callers use it
+        turns.insert(0, {"digits": 9})
+    for turn in turns:
         gather = root.find("Gather")
         if gather is None:
             break  # the call is over (hung up or connected to a person)
@@ -154,7 +160,8 @@ def rates(results: list[Result]) -> dict[str, tuple[int, int]]:
     """(succeeded, total) per category and overall."""
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in results:
-        for key in (r.script.category, f"channel:{r.script.channel}", "overall"):
+        keys = (r.script.category, f"channel:{r.script.channel}", f"language:{r.script.language}")
+        for key in (*keys, "overall"):
             out[key][0] += r.ok
             out[key][1] += 1
     return {k: (v[0], v[1]) for k, v in sorted(out.items())}
@@ -162,7 +169,7 @@ def rates(results: list[Result]) -> dict[str, tuple[int, int]]:
 
 def table(results: list[Result]) -> str:
     """Success by category, as printed at the end of `make test`."""
-    lines = ["conversation success by category (tests/conversations.yml):"]
+    lines = ["conversation success by category (tests/conversations*.yml):"]
     for key, (ok, total) in rates(results).items():
         lines.append(f"  {key:<16} {ok:>3}/{total:<3} {100 * ok / total:5.1f}%")
     failed = [r for r in results if not r.ok]

@@ -20,7 +20,7 @@ from tests.integration.conftest import gunicorn
 
 pytestmark = pytest.mark.rasa
 TOKEN = "conversation-test-token"
-SCRIPTS = runner.load()
+SCRIPTS = [s for lang, path in runner.LANGUAGES.items() for s in runner.load(path, lang)]
 RESULTS: dict[str, runner.Result] = {}
 
 
