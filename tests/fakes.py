@@ -26,18 +26,34 @@ class FakeNLU:
         (r"what can you do|help me", "help", 0.9),
         (r"^blorp", "nlu_fallback", 0.3),
     ]
+    # The Spanish model's stand-in (the engine routes by the conversation's language).
+    ES_RULES: list[tuple[str, str, float]] = [
+        (r"incendio|fuego|herido", "emergency", 0.97),
+        (r"bache|hoyo", "pothole", 0.93),
+        (r"ruido|musica", "noise_complaint", 0.91),
+        (r"calefaccion|agua caliente", "no_heat_hot_water", 0.92),
+        (r"basura|trash", "ask_trash_schedule", 0.95),
+        (r"estado|311-\d+", "check_status", 0.9),
+        (r"persona|agente", "request_human", 0.95),
+        (r"^(hola|buenas)\b", "greet", 0.95),
+        (r"^(si|sí|claro|dale)\b", "affirm", 0.9),
+        (r"^(no)\b", "deny", 0.9),
+        (r"gracias", "thank_you", 0.95),
+    ]
 
     def __init__(self, down: bool = False):
         self.down = down
         self.calls: list[str] = []
+        self.languages: list[str] = []  # the language of each parse, in order
 
     def parse(self, text: str, language: str = "en") -> Parse:
         """Keyword classification; out_of_scope when nothing matches."""
         self.calls.append(text)
+        self.languages.append(language)
         if self.down:
             raise NLUError("fake NLU is down")
         lowered = text.lower()
-        for pattern, intent, confidence in self.RULES:
+        for pattern, intent, confidence in self.ES_RULES if language == "es" else self.RULES:
             if re.search(pattern, lowered):
                 entities = [
                     {"entity": "case_id", "value": m.group(0)}
