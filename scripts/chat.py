@@ -61,6 +61,10 @@ def describe(xml: str) -> tuple[list[str], str | None]:
     return lines, None
 
 
+# Chat commands that ask for a language, the way a resident does (by name; keypad 9 on a call).
+SWITCH = {"/es": "español", "/en": "english"}
+
+
 def voice(args: argparse.Namespace, settings: Settings, token: str) -> int:
     """A simulated phone call."""
     call_sid = "CA" + uuid.uuid4().hex
@@ -74,12 +78,15 @@ def voice(args: argparse.Namespace, settings: Settings, token: str) -> int:
     started = time.monotonic()
     lines, action = describe(post(args.url, settings.public_url, token, "/twilio/voice", base))
     print("\n".join(lines))
+    pending = ["#9"] if args.es else []  # the welcome offers Spanish on keypad 9
     while action:
         try:
-            said = input("caller> ").strip()
+            said = pending.pop() if pending else input("caller> ").strip()
         except (EOFError, KeyboardInterrupt):
             print("\n[caller hangs up]")
             break
+        if said in SWITCH:
+            said = "#9"  # the keypad cycles through the languages
         form = dict(base)
         if said.startswith("#"):
             form["Digits"] = said[1:]
@@ -94,13 +101,18 @@ def voice(args: argparse.Namespace, settings: Settings, token: str) -> int:
 
 def sms(args: argparse.Namespace, settings: Settings, token: str) -> int:
     """A text conversation."""
-    print(f"Texting {settings.city_name} 311 as {args.sender}. Type a message; Ctrl-D to quit.")
+    print(
+        f"Texting {settings.city_name} 311 as {args.sender}. Type a message; /es or /en to "
+        "switch language; Ctrl-D to quit."
+    )
+    pending = ["/es"] if args.es else []
     while True:
         try:
-            body = input("you> ").strip()
+            body = pending.pop() if pending else input("you> ").strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        body = SWITCH.get(body, body)  # asked for by name, as a resident would
         if body:
             for text in send(args.url, settings.public_url, token, args.sender, body):
                 print(f"311> {text}")
@@ -114,6 +126,7 @@ def main() -> int:
     parser.add_argument("--from", dest="sender", default="+15550100123", help="your phone number")
     parser.add_argument("--url", default=f"http://127.0.0.1:{settings.port}", help="the app")
     parser.add_argument("--voice", action="store_true", help="play a phone call instead of texts")
+    parser.add_argument("--es", action="store_true", help="talk in Spanish (asks for it first)")
     args = parser.parse_args()
     try:
         requests.get(args.url + "/healthz", timeout=3)
