@@ -50,6 +50,8 @@ class LanguageDetector:
     def __init__(self, asked_by: dict[str, tuple[str, ...]]):
         self.languages = tuple(asked_by)
         self.asked_by = {lang: tuple(fold(n) for n in names) for lang, names in asked_by.items()}
+        if len(self.languages) > 1:
+            _identifier(self.languages)  # load the model now (~0.7 s), not on a resident's turn
 
     def identify(self, text: str) -> Guess | None:
         """py3langid's best language among ours, or None for a message with too few letters."""
