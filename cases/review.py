@@ -22,6 +22,7 @@ class ConversationFilters:
     """What the supervisor asked for on the conversation list."""
 
     channel: str = ""
+    language: str = ""
     start: datetime | None = None
     end: datetime | None = None
     intent: str = ""
@@ -42,6 +43,8 @@ def conversation_query(filters: ConversationFilters) -> Select[tuple[Conversatio
     query = select(Conversation)
     if filters.channel:
         query = query.where(Conversation.channel == filters.channel)
+    if filters.language:
+        query = query.where(Conversation.language == filters.language)
     if filters.start:
         query = query.where(Conversation.started_at >= filters.start)
     if filters.end:
@@ -123,6 +126,7 @@ class CaseFilters:
     service_code: str = ""
     status: str = ""
     agency: str = ""
+    language: str = ""
     start: datetime | None = None
     end: datetime | None = None
     page: int = 1
@@ -137,6 +141,8 @@ def list_cases(*, db_session: Session, filters: CaseFilters) -> tuple[list[Case]
         query = query.where(Case.status == filters.status)
     if filters.agency:
         query = query.where(Case.agency_responsible == filters.agency)
+    if filters.language:
+        query = query.where(Case.language == filters.language)
     if filters.start:
         query = query.where(Case.requested_datetime >= filters.start)
     if filters.end:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +24,9 @@ class Dashboard:
     low_confidence_share: list[float | None]
     hours_to_close: dict[str, float | None]
     totals: dict[str, float]
+    # language -> how many conversations started and cases filed in the window
+    conversations_by_language: dict[str, int] = field(default_factory=dict)
+    cases_by_language: dict[str, int] = field(default_factory=dict)
 
 
 def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = None) -> Dashboard:
@@ -38,10 +41,16 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
     closing: dict[str, list[float]] = defaultdict(list)
     rows = db_session.execute(
         select(
-            Case.service_name, Case.requested_datetime, Case.status, Case.updated_datetime
+            Case.service_name,
+            Case.requested_datetime,
+            Case.status,
+            Case.updated_datetime,
+            Case.language,
         ).where(Case.requested_datetime >= since)
     ).all()
-    for name, requested, status, updated in rows:
+    case_language: Counter[str] = Counter()
+    for name, requested, status, updated, language in rows:
+        case_language[language] += 1
         if (i := index.get(requested.date())) is not None:
             by_service[name][i] += 1
         if status == "closed":
@@ -49,11 +58,13 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
 
     conv_total: Counter[date] = Counter()
     conv_handoff: Counter[date] = Counter()
-    for started, handoff in db_session.execute(
-        select(Conversation.started_at, Conversation.handoff_status).where(
+    conv_language: Counter[str] = Counter()
+    for started, handoff, language in db_session.execute(
+        select(Conversation.started_at, Conversation.handoff_status, Conversation.language).where(
             Conversation.started_at >= since
         )
     ):
+        conv_language[language] += 1
         conv_total[started.date()] += 1
         conv_handoff[started.date()] += handoff != "none"
 
@@ -84,4 +95,6 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
             "low_confidence_share": sum(turn_low.values()) / max(sum(turn_total.values()), 1),
             "median_hours_to_close": statistics.median(all_hours) if all_hours else -1.0,
         },
+        conversations_by_language=dict(sorted(conv_language.items())),
+        cases_by_language=dict(sorted(case_language.items())),
     )

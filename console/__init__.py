@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         conversations,
         dashboard,
         handoffs,
+        languages,
         nlu_admin,
     )
     from console.blueprint import bp

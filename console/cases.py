@@ -12,7 +12,8 @@ from cases.models import Case, CaseEvent, OutboundMessage, Turn
 from cases.review import CaseFilters, list_cases
 from cases.service import CaseError, change_status
 from console.blueprint import bp, login_required, runtime
-from console.filters import day, page
+from console.filters import choice, day, page
+from console.languages import supported
 
 
 @bp.get("/cases")
@@ -24,6 +25,7 @@ def cases() -> Any:
         service_code=request.args.get("service", ""),
         status=request.args.get("status", ""),
         agency=request.args.get("agency", ""),
+        language=choice("language", supported()),
         start=day("from"),
         end=day("to", end=True),
         page=page(),

@@ -11,7 +11,8 @@ from bot.catalog import CONVERSATION_INTENTS
 from cases.models import Case, Conversation, OutboundMessage, Turn, User
 from cases.review import ConversationFilters, flag_turn, list_conversations, turn_summaries
 from console.blueprint import bp, login_required, runtime
-from console.filters import day, flag, page
+from console.filters import choice, day, flag, page
+from console.languages import supported
 
 
 def intents() -> list[str]:
@@ -26,6 +27,7 @@ def conversations() -> Any:
     """The conversation list."""
     filters = ConversationFilters(
         channel=request.args.get("channel", ""),
+        language=choice("language", supported()),
         start=day("from"),
         end=day("to", end=True),
         intent=request.args.get("intent", ""),

@@ -10,16 +10,28 @@ from cases.handoffs import queue
 from cases.stats import dashboard as compute
 from console import charts
 from console.blueprint import bp, login_required, runtime
+from console.languages import language_name, supported
 
 
 @bp.get("/")
 @login_required()
 def dashboard() -> Any:
-    """Cases per service per day, handoff rate, low-confidence share, median time to close."""
+    """Cases per service per day, handoff rate, low-confidence share, time to close, languages."""
     with runtime().Session() as db_session:
         data = compute(db_session=db_session)
         waiting = len(queue(db_session=db_session))
     short = [d[5:] for d in data.days]
+    codes = [*supported()]
+    codes += sorted({*data.conversations_by_language, *data.cases_by_language} - set(codes))
+    by_language = [
+        (
+            code,
+            language_name(code),
+            data.conversations_by_language.get(code, 0),
+            data.cases_by_language.get(code, 0),
+        )
+        for code in codes
+    ]
     figures = [
         charts.stacked_bars(
             "Cases filed per day, by service", short, data.cases_by_service, y_label="cases"
@@ -34,5 +46,13 @@ def dashboard() -> Any:
             list(data.hours_to_close.values()),
             unit=" h",
         ),
+        charts.stacked_bars(
+            "Volume by language",
+            ["Conversations", "Cases"],
+            {name: [float(convs), float(cases)] for _, name, convs, cases in by_language},
+            y_label="count",
+        ),
     ]
-    return render_template("dashboard.html", data=data, figures=figures, waiting=waiting)
+    return render_template(
+        "dashboard.html", data=data, figures=figures, waiting=waiting, by_language=by_language
+    )

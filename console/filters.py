@@ -25,3 +25,9 @@ def flag(name: str) -> bool:
 def page() -> int:
     """The page number (1-based)."""
     return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def choice(name: str, allowed: tuple[str, ...]) -> str:
+    """A select's value if it is one of the choices; anything else means 'any', like a bad date."""
+    value = request.args.get(name, "").strip()
+    return value if value in allowed else ""

@@ -16,6 +16,7 @@ from bot.locations import StreetDirectory
 from cases.models import ApiKey, Case, utcnow
 from cases.public import public_request
 from cases.service import create_case
+from wording import Wording
 
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
@@ -36,6 +37,24 @@ class Open311Error(Exception):
     def body(self) -> list[dict[str, Any]]:
         """The error array of the spec."""
         return [{"code": self.status, "description": self.description}]
+
+
+def locale(args: Mapping[str, str], languages: tuple[str, ...]) -> str:
+    """The `locale` extension ("es", "es-US"): which language services are described in.
+
+    English when absent; an unsupported one is refused rather than answered in English, so a
+    client never shows residents English text it believes is Spanish.
+    """
+    raw = args.get("locale", "").strip()
+    if not raw:
+        return languages[0] if languages else "en"
+    code = raw.replace("_", "-").split("-")[0].lower()
+    if code not in languages:
+        shown = raw[:35]
+        raise Open311Error(
+            400, f"locale {shown!r} is not supported; use one of: {', '.join(languages)}"
+        )
+    return code
 
 
 def service_list(catalog: Catalog) -> list[dict[str, Any]]:
@@ -178,13 +197,20 @@ def create_request(
     api_key: ApiKey,
     catalog: Catalog,
     streets: StreetDirectory,
+    language: str = "en",
+    wording: Wording | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """POST requests: validate everything, then file through the same function as the bot."""
+    """POST requests: validate everything, then file through the same function as the bot.
+
+    `language` (the locale extension) is the reporter's: their status texts and the returned
+    notice are in it, while the stored name and notice stay English for staff and the public.
+    """
     code = form.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
     service = find_service(catalog, code)
+    said = catalog.localized(language).by_code[service.service_code]
     place = _place(form, streets)
     attributes = _attributes(form, service)
     description = form.get("description", "").strip()
@@ -219,15 +245,23 @@ def create_request(
         contact_name=" ".join(n for n in names if n) or None,
         media_url=media_url,
         api_key_id=api_key.id,
+        language=language,
         now=now,
     )
-    notice = service.next_steps
+    notice = service.next_steps  # stored in English, for staff and the public
+    shown = said.next_steps  # answered in the reporter's language
     if case.duplicate_of:
-        original = db_session.get(Case, case.duplicate_of)
-        notice = f"Already reported as {original.service_request_id}; linked. {notice}"
+        number = db_session.get(Case, case.duplicate_of).service_request_id
+        notice = f"Already reported as {number}; linked. {notice}"
         case.service_notice = notice
+        if language != "en" and wording is not None:
+            note = wording.text("DUPLICATE_NOTE", "sms", language, number=number)
+            shown = f"{note} {shown}"
     # account_id is omitted rather than null: swagger.json's RequestResponse has no nullable.
-    return {"service_request_id": case.service_request_id, "service_notice": notice}
+    return {
+        "service_request_id": case.service_request_id,
+        "service_notice": notice if language == "en" else shown,
+    }
 
 
 def _date(value: str, name: str) -> datetime:

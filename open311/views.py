@@ -59,9 +59,20 @@ class PublicCache:
         self.entries[key] = (time.monotonic(), response.get_data(), response.content_type)
 
 
+def _languages() -> tuple[str, ...]:
+    """The locales the catalogue is written in (English first)."""
+    return tuple(_runtime().bot.wording.languages)
+
+
 def _cached(view_name: str, fmt: str, kwargs: dict[str, Any]) -> tuple[str, Response | None]:
+    """The cache key and a fresh hit; the key leads with the locale so languages never mix."""
     ttl = _runtime().settings.public_cache_seconds
-    key = f"{view_name}|{fmt}|{sorted(kwargs.items())}|{sorted(request.args.items(multi=True))}"
+    try:
+        lang = api.locale(request.args, _languages())
+    except api.Open311Error:
+        lang = "?"  # refused in the view; error answers are never cached
+    args = sorted(request.args.items(multi=True))
+    key = f"{lang}|{view_name}|{fmt}|{sorted(kwargs.items())}|{args}"
     cache = current_app.extensions.setdefault("civicline.public_cache", PublicCache())
     return key, cache.get(key, ttl) if ttl > 0 else None
 
@@ -107,15 +118,17 @@ def _respond(
 @bp.get("/v2/services.<fmt>")
 @endpoint("services", cache=True)
 def services(args: dict[str, str]) -> tuple[Any, int]:
-    """The service list."""
-    return api.service_list(_runtime().catalog), 200
+    """The service list (in the `locale` extension's language)."""
+    catalog = _runtime().catalog.localized(api.locale(args, _languages()))
+    return api.service_list(catalog), 200
 
 
 @bp.get("/v2/services/<code>.<fmt>")
 @endpoint("definition")
 def service_definition(args: dict[str, str], code: str) -> tuple[Any, int]:
-    """One service's definition (its follow-up questions as attributes)."""
-    return api.service_definition(api.find_service(_runtime().catalog, code)), 200
+    """One service's definition (its follow-up questions as attributes, in `locale`)."""
+    catalog = _runtime().catalog.localized(api.locale(args, _languages()))
+    return api.service_definition(api.find_service(catalog, code)), 200
 
 
 @bp.post("/v2/requests.<fmt>")
@@ -130,12 +143,15 @@ def create(args: dict[str, str]) -> tuple[Any, int]:
         api_key = find_api_key(db_session=db_session, key=key) if key else None
         if api_key is None:
             raise api.Open311Error(403, "a valid api_key is required to file requests")
+        language = api.locale(args, _languages())  # the reporter's: their status texts
         created = api.create_request(
             db_session=db_session,
             form=args,
             api_key=api_key,
             catalog=runtime.catalog,
             streets=runtime.streets,
+            language=language,
+            wording=runtime.bot.wording,
         )
     return [created], 201
 
