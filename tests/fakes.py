@@ -30,10 +30,12 @@ class FakeNLU:
     def __init__(self, down: bool = False):
         self.down = down
         self.calls: list[str] = []
+        self.languages: list[str] = []  # the language each call asked for
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str = "en") -> Parse:
         """Keyword classification; out_of_scope when nothing matches."""
         self.calls.append(text)
+        self.languages.append(language)
         if self.down:
             raise NLUError("fake NLU is down")
         lowered = text.lower()

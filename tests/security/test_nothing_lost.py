@@ -28,7 +28,7 @@ pytestmark = pytest.mark.rasa
 class BrokenNLU:
     """An NLU client with a bug in it: raises something no one expected."""
 
-    def parse(self, text: str):
+    def parse(self, text: str, language: str = "en"):
         raise KeyError("intent_ranking")
 
 

@@ -26,9 +26,9 @@ class ScriptedNLU(FakeNLU):
         super().__init__()
         self.parses: dict[str, Parse] = {}
 
-    def parse(self, text: str) -> Parse:
+    def parse(self, text: str, language: str = "en") -> Parse:
         self.calls.append(text)
-        return self.parses.get(text) or super().parse(text)
+        return self.parses.get(text) or super().parse(text, language)
 
 
 @pytest.fixture
