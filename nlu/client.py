@@ -177,3 +177,10 @@ class LanguageRouter:
     def load_model(self, url: str, model_file: str, timeout: float = 180.0) -> None:
         """Swap the model one server serves (any language's)."""
         self.client().load_model(url, model_file, timeout)
+
+
+def servers_for(nlu: object, language: str) -> list[str]:
+    """The servers that serve exactly this language (what an activation loads a model into)."""
+    if isinstance(nlu, LanguageRouter):
+        return nlu.urls_for(language)
+    return list(getattr(nlu, "urls", [])) if language == DEFAULT else []

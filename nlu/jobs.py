@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
         run_training(
             sessions=sessions,
             version_id=int(argv[1]),
-            data=settings.data_dir / "nlu.yml",
+            data_dir=settings.data_dir,
             model_dir=settings.model_dir,
         )
     except Exception as exc:  # recorded on the version and its job; the exit code tells the rest

@@ -73,7 +73,7 @@ LANGUAGES: dict[str, Language] = {
 }
 
 
-def language(code: str | None) -> Language:
+def lookup(code: str | None) -> Language:
     """The row for a language code; an unknown or missing code is the default (English)."""
     return LANGUAGES.get((code or DEFAULT).lower(), LANGUAGES[DEFAULT])
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from nlu.languages import DEFAULT, ROOT, language
+from nlu.languages import DEFAULT, ROOT, lookup
 
-ENGLISH = language(DEFAULT)
+ENGLISH = lookup(DEFAULT)
 CONFIG = ENGLISH.config
 TRAINING_DATA = ENGLISH.training_data
 HELD_OUT = ENGLISH.held_out
@@ -175,7 +175,7 @@ def train_nlu(
 
 
 def ensure_model(
-    lang: str = DEFAULT,
+    language: str = DEFAULT,
     *,
     config: Path | None = None,
     data: Path | None = None,
@@ -187,7 +187,7 @@ def ensure_model(
     Cached by fingerprint, so each language (and each config tried by `make compare`) keeps its
     own model; English names stay `nlu-<fp>` so existing caches still hit.
     """
-    row = language(lang)
+    row = lookup(language)
     config, data = config or row.config, data or row.training_data
     models = cache_dir() / "models"
     models.mkdir(exist_ok=True)

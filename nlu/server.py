@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from nlu.client import NLUError, RasaClient
-from nlu.languages import DEFAULT, language
+from nlu.languages import DEFAULT, lookup
 from nlu.rasa_cli import ROOT, rasa_bin, rasa_env
 
 
@@ -30,10 +30,10 @@ class RasaServer:
         port: int | None = None,
         token: str | None = None,
         log_path: Path | None = None,
-        lang: str = DEFAULT,
+        language: str = DEFAULT,
     ):
         self.model = model
-        self.language = language(lang).code
+        self.language = lookup(language).code
         self.port = port or free_port()
         self.token = token or secrets.token_urlsafe(16)
         self.log_path = log_path or ROOT / "var" / "rasa-server.log"
@@ -90,7 +90,7 @@ class RasaServer:
                 raise RuntimeError(f"rasa server exited early:\n{self._tail()}")
             try:
                 if client.status().get("model_file"):
-                    for text in language(self.language).warm_up:
+                    for text in lookup(self.language).warm_up:
                         client.parse(text)
                     return
             except NLUError:
