@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nlu.client import LanguageRouter, NLUError, RasaClient
-from nlu.languages import LANGUAGES, language
+from nlu.languages import LANGUAGES, lookup
 from settings import Settings
 
 
@@ -103,4 +103,4 @@ def test_every_language_row_has_its_files():
     for row in LANGUAGES.values():
         assert row.config.exists() and row.training_data.exists(), row.code
         assert row.held_out.exists() and row.held_out_speech.exists(), row.code
-    assert language("xx").code == "en" and language(None).code == "en"
+    assert lookup("xx").code == "en" and lookup(None).code == "en"
