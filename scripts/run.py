@@ -28,8 +28,14 @@ def step(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m", flush=True)
 
 
-def served_model(settings: Settings, trained: Path, language: str = DEFAULT) -> Path:
-    """A language's admin-activated model if there is one, else the model for its data + config."""
+def served_model(
+    settings: Settings, trained: Path, language: str = DEFAULT
+) -> tuple[Path, int | None]:
+    """A language's admin-activated model if any, else the model for its data + config.
+
+    With no version yet, the served model is registered as one (so rollback has a base); its id
+    is returned so it can be scored in the background.
+    """
     sessions = make_session_factory(make_engine(settings.database_url))
     with sessions() as db_session, db_session.begin():
         current = versions.active(db_session=db_session, language=language)
@@ -39,27 +45,29 @@ def served_model(settings: Settings, trained: Path, language: str = DEFAULT) -> 
                     f"    {language}: serving v{current.id}, activated by {current.activated_by}; "
                     "newer training data is used from the next training in the console"
                 )
-            return Path(current.model_path)
+            return Path(current.model_path), None
         served_id = versions.register_served(
             db_session=db_session,
             model_path=trained,
             fp=model_fingerprint(trained),
             language=language,
         ).id
-    # score it in the background, so the console can compare new versions against it
+    print(f"    {language}: registered as model v{served_id}; scored on its held-out set soon")
+    return trained, served_id
+
+
+def score_in_background(version_ids: list[int]) -> None:
+    """Score newly registered versions one after another (one evaluation at a time)."""
+    if not version_ids:
+        return
     subprocess.Popen(
-        [sys.executable, "-m", "nlu.jobs", "evaluate", str(served_id)],
+        [sys.executable, "-m", "nlu.jobs", "evaluate", *map(str, version_ids)],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    print(
-        f"    {language}: registered as model v{served_id}; scoring it on the held-out set "
-        "in the background"
-    )
-    return trained
 
 
 def outbox_mode(settings: Settings) -> tuple[dict[str, str], str]:
@@ -142,10 +150,13 @@ def main() -> int:
     )
     servers: list[RasaServer] = []
     served: dict[str, Path] = {}
+    registered: list[int] = []
     for code, urls_csv in settings.rasa_urls().items():
         if code not in models:
             continue
-        serve = served[code] = served_model(settings, models[code], code)
+        serve, new_id = served_model(settings, models[code], code)
+        served[code] = serve
+        registered += [new_id] if new_id is not None else []
         urls = [u for u in urls_csv.split(",") if u]
         step(
             f"Rasa ({code}): starting {len(urls)} server(s) on {', '.join(urls)} with "
@@ -169,6 +180,7 @@ def main() -> int:
             server.stop()
         print(f"error: a Rasa server did not start: {exc}", file=sys.stderr)
         return 1
+    score_in_background(registered)  # for the console to compare new versions against
 
     recovered = activation.recover(
         sessions=make_session_factory(make_engine(settings.database_url)),
