@@ -99,9 +99,8 @@ def test_settings_read_one_url_list_per_language():
     assert Settings.from_env({}).rasa_urls() == {"en": "http://127.0.0.1:5005"}
 
 
-def test_every_language_row_has_what_training_needs():
-    """Config and data are needed to train; a missing held-out file only skips its score test."""
+def test_every_language_row_has_its_files():
     for row in LANGUAGES.values():
         assert row.config.exists() and row.training_data.exists(), row.code
-        assert row.held_out.exists(), row.code
+        assert row.held_out.exists() and row.held_out_speech.exists(), row.code
     assert lookup("xx").code == "en" and lookup(None).code == "en"
