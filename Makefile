@@ -10,7 +10,7 @@ help:  ## list the targets
 envs:  ## build (or reuse) the app (3.11) and Rasa (3.10) environments
 	@bash scripts/envs.sh
 
-model: envs  ## train the NLU model if data/ or config.yml changed (cached by fingerprint)
+model: envs  ## train each language's NLU model if its data or config changed (cached by fingerprint)
 	@$(PY) -m nlu.train
 
 db: envs  ## create or migrate the database (DATABASE_URL, default var/civicline.db)

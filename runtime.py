@@ -14,7 +14,7 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.safety import DangerDetector
 from cases.db import make_engine, make_session_factory
-from nlu.client import NLU, RasaClient
+from nlu.client import NLU, LanguageRouter
 from settings import Settings
 from wording import Wording, load_catalogues
 
@@ -49,7 +49,9 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         },
     )
     streets = StreetDirectory.load(settings.data_dir / "streets.csv")
-    nlu = nlu or RasaClient(settings.rasa_url, settings.rasa_token, timeout=settings.nlu_timeout)
+    nlu = nlu or LanguageRouter.from_urls(
+        settings.rasa_urls(), settings.rasa_token, timeout=settings.nlu_timeout
+    )
     db = make_engine(settings.database_url)
     bot = Engine(
         catalog=catalog,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 ENVIRONMENTS = ("development", "production")
+LANGUAGE_URL = re.compile(r"^CIVICLINE_RASA_URL_([A-Z]{2})$")
 
 
 def _flag(value: str | None) -> bool:
@@ -40,6 +42,15 @@ def _local_env_files() -> dict[str, str]:
     return values
 
 
+def _language_urls(env: Mapping[str, str]) -> dict[str, str]:
+    """CIVICLINE_RASA_URL_ES etc. (languages beside English) as {"es": ...}, empty ones left out."""
+    return {
+        match.group(1).lower(): value.strip().rstrip("/")
+        for key, value in env.items()
+        if (match := LANGUAGE_URL.match(key)) and value.strip()
+    }
+
+
 def _count(value: str) -> int:
     """A non-negative whole number (a negative proxy count would be a silent misconfiguration)."""
     number = int(value or "0")
@@ -55,7 +66,10 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     public_url: str = "http://localhost:8000"
     port: int = 8000
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = "http://127.0.0.1:5005"  # the English (default language) servers
+    # other languages' servers, e.g. {"es": CIVICLINE_RASA_URL_ES}; a language without any is
+    # parsed by the English servers
+    rasa_language_urls: dict[str, str] = field(default_factory=dict)
     rasa_token: str | None = None
     nlu_timeout: float = 3.0
     twilio_account_sid: str | None = None
@@ -115,6 +129,7 @@ class Settings:
             "public_url": env.get("CIVICLINE_PUBLIC_URL", base.public_url).rstrip("/"),
             "port": int(env.get("CIVICLINE_PORT", base.port)),
             "rasa_url": env.get("CIVICLINE_RASA_URL", base.rasa_url).rstrip("/"),
+            "rasa_language_urls": _language_urls(env),
             "rasa_token": env.get("CIVICLINE_RASA_TOKEN") or None,
             "nlu_timeout": float(env.get("CIVICLINE_NLU_TIMEOUT", base.nlu_timeout)),
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
@@ -184,3 +199,8 @@ class Settings:
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]
+
+    def rasa_urls(self) -> dict[str, str]:
+        """Every language's Rasa servers, English first: {"en": "...", "es": "..."}."""
+        others = {k: v for k, v in self.rasa_language_urls.items() if k != "en"}
+        return {"en": self.rasa_url, **others}

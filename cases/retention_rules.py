@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from cases.login_limits import PAIR_MEMORY, WINDOW
@@ -231,20 +231,28 @@ def _delete_by_id(model: Any) -> Callable[[Session, list[int], datetime, Policy]
 
 
 def _old_versions(db_session: Session, now: datetime, policy: Policy) -> Select[tuple[int]] | None:
-    """Versions older than the Nth newest trained one, except the active one."""
+    """Per language, versions older than its Nth newest trained one, except the active ones.
+
+    Counted per language, so a run of English trainings never prunes every Spanish version a
+    rollback could go back to.
+    """
     if policy.model_versions <= 0:
         return None
-    nth = db_session.scalar(
-        select(ModelVersion.id)
-        .where(ModelVersion.status == "trained")
-        .order_by(ModelVersion.id.desc())
-        .offset(policy.model_versions - 1)
-        .limit(1)
-    )
-    if nth is None:
+    older = []
+    for language in db_session.scalars(select(ModelVersion.language).distinct()).all():
+        nth = db_session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.status == "trained", ModelVersion.language == language)
+            .order_by(ModelVersion.id.desc())
+            .offset(policy.model_versions - 1)
+            .limit(1)
+        )
+        if nth is not None:
+            older.append(and_(ModelVersion.language == language, ModelVersion.id < nth))
+    if not older:
         return None
     return select(ModelVersion.id).where(
-        ModelVersion.id < nth,
+        or_(*older),
         ModelVersion.active.is_(False),
         ModelVersion.status.in_(("trained", "failed")),
         ModelVersion.files_deleted_at.is_(None),

@@ -16,6 +16,8 @@ from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
 from nlu import activation, curation, versions
+from nlu.client import servers_for
+from nlu.languages import DEFAULT, LANGUAGES
 from nlu.training_data import TrainingData, TrainingDataError
 
 
@@ -133,28 +135,44 @@ def admin_candidates() -> Any:
 @bp.route("/admin/models", methods=["GET", "POST"])
 @login_required("admin")
 def admin_models() -> Any:
-    """Model versions; start a training (one at a time)."""
+    """Every language's versions and its active one; start a training (one at a time)."""
     rt = runtime()
     if request.method == "POST":
+        language = request.form.get("language", DEFAULT)
+        if language not in LANGUAGES:
+            abort(400, "unknown language")
         try:
             with rt.Session() as db_session, db_session.begin():
                 version = versions.start_training(
-                    db_session=db_session, user=g.user, epochs=rt.settings.train_epochs
+                    db_session=db_session,
+                    user=g.user,
+                    epochs=rt.settings.train_epochs,
+                    language=language,
                 )
                 version_id = version.id
         except versions.VersionError as exc:
             flash(str(exc), "error")
             return redirect(url_for("console.admin_models")), 303
         versions.launch(version_id, activation.job_env(rt.settings))
-        flash(f"Training version {version_id} started.")
+        flash(f"Training {LANGUAGES[language].name} version {version_id} started.")
         return redirect(url_for("console.admin_model", version_id=version_id))
     with rt.Session() as db_session:
         rows = list(db_session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
         busy = versions.running(db_session=db_session)
         recent = jobs.recent(db_session=db_session, limit=8)
+        current = {
+            code: versions.active(db_session=db_session, language=code) for code in LANGUAGES
+        }
     latest = next((job for job in recent if job.kind == "activate"), None)
+    summary = [(row, current[code], servers_for(rt.nlu, code)) for code, row in LANGUAGES.items()]
     return render_template(
-        "admin_models.html", rows=rows, busy=busy, recent=recent, activation=latest
+        "admin_models.html",
+        rows=rows,
+        busy=busy,
+        recent=recent,
+        activation=latest,
+        languages=LANGUAGES,
+        summary=summary,
     )
 
 
@@ -209,7 +227,7 @@ def admin_model(version_id: int) -> Any:
         version = db_session.get(ModelVersion, version_id)
         if version is None:
             abort(404)
-        current = versions.active(db_session=db_session)
+        current = versions.active(db_session=db_session, language=version.language)
     mine = (version.report or {}).get("per_intent", {})
     theirs = (current.report or {}).get("per_intent", {}) if current else {}
     before = (current.report or {}).get("predictions", {}) if current else {}
@@ -250,11 +268,12 @@ def admin_model_activate(version_id: int) -> Any:
     env, logs = activation.job_env(rt.settings), rt.settings.model_dir / "jobs"
     try:
         with rt.Session() as db_session, db_session.begin():
+            version = db_session.get(ModelVersion, version_id)
             job = activation.enqueue(
                 db_session=db_session,
                 version_id=version_id,
                 user=g.user,
-                urls=list(getattr(rt.nlu, "urls", [])),
+                urls=servers_for(rt.nlu, version.language if version else DEFAULT),
                 reason=request.form.get("reason", ""),
                 rollback=request.form.get("rollback") == "1",
             )

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from cases.models import ModelVersion
 from nlu import activation, versions
+from nlu.client import servers_for
+from nlu.languages import DEFAULT, LANGUAGES
 
 
 @click.group("nlu")
@@ -22,14 +24,24 @@ def _rt():  # type: ignore[no-untyped-def]
 
 @nlu_cli.command("train")
 @click.option("--epochs", type=int, default=None, help="Override DIET's epochs (tests, trials).")
+@click.option(
+    "--language",
+    type=click.Choice(list(LANGUAGES)),
+    default=DEFAULT,
+    show_default=True,
+    help="Whose data, config and held-out file.",
+)
 @with_appcontext
-def train(epochs: int | None) -> None:
-    """Train and evaluate a new version from the training data (in the foreground)."""
+def train(epochs: int | None, language: str) -> None:
+    """Train and evaluate a new version from one language's training data (in the foreground)."""
     rt = _rt()
     try:
         with rt.Session() as db_session, db_session.begin():
             version_id = versions.start_training(
-                db_session=db_session, user=None, epochs=epochs or rt.settings.train_epochs
+                db_session=db_session,
+                user=None,
+                epochs=epochs or rt.settings.train_epochs,
+                language=language,
             ).id
     except versions.VersionError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -40,7 +52,7 @@ def train(epochs: int | None) -> None:
         versions.run_training(
             sessions=rt.Session,
             version_id=version_id,
-            data=rt.settings.data_dir / "nlu.yml",
+            data_dir=rt.settings.data_dir,
             model_dir=rt.settings.model_dir,
         )
     except Exception as exc:
@@ -76,11 +88,12 @@ def _activate(version_id: int, reason: str, rollback: bool) -> None:
         click.echo(f"an interrupted activation (job {recovered.id}) was {recovered.result}")
     try:
         with rt.Session() as db_session, db_session.begin():
+            version = db_session.get(ModelVersion, version_id)
             job = activation.enqueue(
                 db_session=db_session,
                 version_id=version_id,
                 user=None,
-                urls=list(getattr(rt.nlu, "urls", [])),
+                urls=servers_for(rt.nlu, version.language if version else DEFAULT),
                 reason=reason,
                 rollback=rollback,
             )
@@ -114,8 +127,9 @@ def rollback(version_id: int) -> None:
 @nlu_cli.command("list")
 @with_appcontext
 def list_versions() -> None:
-    """Every version with its score."""
+    """Every version with its score and language."""
     with _rt().Session() as db_session:
         for v in db_session.scalars(select(ModelVersion).order_by(ModelVersion.id)):
             f1 = f"{v.macro_f1:.4f}" if v.macro_f1 is not None else "-"
-            click.echo(f"v{v.id}\t{v.status}\t{f1}\t{'active' if v.active else ''}\t{v.created_by}")
+            state = "active" if v.active else ""
+            click.echo(f"v{v.id}\t{v.status}\t{f1}\t{state}\t{v.created_by}\t{v.language}")

@@ -15,8 +15,6 @@ and nobody is at the console to watch an unattended retry at start-up.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,9 +30,12 @@ from cases import jobs
 from cases.audit import record
 from cases.models import Job, ModelVersion, User, utcnow
 from nlu.client import NLUError, RasaClient
-from nlu.rasa_cli import ROOT
+from nlu.job_processes import job_env, launch
+from nlu.languages import DEFAULT, lookup
 from nlu.versions import VersionError, active
 from settings import Settings
+
+__all__ = ["job_env", "launch"]  # the console starts jobs through this module
 
 LOCK = "nlu.activate"
 WAITING, LOADING, LOADED, FAILED = "waiting", "loading", "loaded", "failed"
@@ -56,9 +57,9 @@ def check(
     given (recorded in the audit log). A rollback to an earlier version needs no reason.
     """
     version = db_session.get(ModelVersion, version_id)
-    current = active(db_session=db_session)
     if version is None:
         raise VersionError(f"no version {version_id}")
+    current = active(db_session=db_session, language=version.language)  # each language its own
     if (
         version.status != "trained"
         or not version.model_path
@@ -96,7 +97,10 @@ def enqueue(
         db_session=db_session, version_id=version_id, reason=reason, rollback=rollback
     )
     if not urls:
-        raise VersionError("no Rasa server is configured (CIVICLINE_RASA_URL)")
+        row = lookup(version.language)
+        raise VersionError(
+            f"no {row.name} Rasa server is configured (CIVICLINE_RASA_URL{row.env_suffix})"
+        )
     busy = jobs.holder(db_session=db_session, name=LOCK)
     if busy is not None:
         why = jobs.dead_reason(busy, now)
@@ -114,8 +118,9 @@ def enqueue(
             f"version {busy.target_id} is being activated now (job {busy.id}, by "
             f"{busy.created_by}); one activation at a time"
         )
+    label = "" if version.language == DEFAULT else f"{lookup(version.language).name} "
     intent = (
-        f"activating version {version.id}: replicas {', '.join(urls)}; "
+        f"activating {label}version {version.id}: replicas {', '.join(urls)}; "
         f"previous version {current.id if current else 'none'}"
     )
     try:
@@ -128,6 +133,7 @@ def enqueue(
             detail={
                 "intent": intent,
                 "version": version.id,
+                "language": version.language,
                 "model": version.model_path,
                 "previous": current.id if current else None,
                 "previous_model": current.model_path if current else None,
@@ -240,10 +246,10 @@ def _succeed(
             status="done",
             result=f"{verb} version {version_id} on {len(urls)} Rasa server(s) in {seconds} s",
         )
-        for other in s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
-            other.active = False
         chosen = s.get(ModelVersion, version_id)
         assert chosen is not None
+        if (old := active(db_session=s, language=chosen.language)) is not None:
+            old.active = False  # only this language's: the others keep theirs
         chosen.active, chosen.activated_at = True, utcnow()
         chosen.activated_by = job.created_by
         record(
@@ -334,33 +340,6 @@ def recover(
             done,
             problems,
             action="nlu.activate.recovered",
-        )
-
-
-def job_env(settings: Settings) -> dict[str, str]:
-    """The environment a background job needs to reach this app's store and Rasa servers."""
-    return dict(
-        os.environ,
-        DATABASE_URL=settings.database_url,
-        CIVICLINE_RASA_URL=settings.rasa_url,
-        CIVICLINE_RASA_TOKEN=settings.rasa_token or "",
-        CIVICLINE_DATA_DIR=str(settings.data_dir),
-        CIVICLINE_MODEL_DIR=str(settings.model_dir),
-    )
-
-
-def launch(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `python -m nlu.activation ARGS` in its own session, so it outlives a web worker."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "nlu.activation", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
 
 

@@ -1,11 +1,18 @@
-"""Client for Rasa's HTTP API: parse(text) -> intent, confidence, entities, with a short timeout."""
+"""Client for Rasa's HTTP API: parse(text, language) -> intent, confidence, entities; timed out.
+
+One `RasaClient` talks to one language's replica set; `LanguageRouter` holds one per language
+and sends each message to the servers of its language (English when it has none).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
+
+from nlu.languages import DEFAULT
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -29,9 +36,9 @@ class NLUError(RuntimeError):
 
 
 class NLU(Protocol):
-    """Anything that understands a message."""
+    """Anything that understands a message in a language."""
 
-    def parse(self, text: str, language: str = "en") -> Parse: ...
+    def parse(self, text: str, language: str = DEFAULT) -> Parse: ...
 
 
 def clean_for_rasa(text: str) -> str:
@@ -63,10 +70,10 @@ class RasaClient:
         self._next += 1
         return self.urls[start:] + self.urls[:start]
 
-    def parse(self, text: str, language: str = "en") -> Parse:
+    def parse(self, text: str, language: str = DEFAULT) -> Parse:
         """Classify one message; raises NLUError when no server answers in time.
 
-        One client serves one language's servers (nlu.client.LanguageRouter picks the client).
+        `language` is accepted so one replica set is an NLU too; its servers serve one language.
         """
         share = self.timeout / len(self.urls)
         errors = []
@@ -116,3 +123,64 @@ class RasaClient:
             resp.raise_for_status()
         except requests.RequestException as exc:
             raise NLUError(f"loading {model_file} into {url} failed: {exc}"[:300]) from exc
+
+
+class LanguageRouter:
+    """One `RasaClient` (replica set) per language; each parse goes to its language's servers.
+
+    An unknown language, or one without servers configured, is parsed by the default (English)
+    servers: an English reading beats no reading. A language whose servers are all down raises
+    NLUError like a single client, so the engine saves the message for a later answer instead of
+    answering a Spanish text from the English model.
+    """
+
+    def __init__(self, clients: Mapping[str, RasaClient], default: str = DEFAULT):
+        if default not in clients:
+            raise ValueError(f"the default language {default!r} needs Rasa servers")
+        self.clients = dict(clients)
+        self.default = default
+
+    @classmethod
+    def from_urls(
+        cls, urls: Mapping[str, str], token: str | None = None, timeout: float = 3.0
+    ) -> LanguageRouter:
+        """A router from {language: comma-separated URLs}; languages with no URL are left out."""
+        return cls({lang: RasaClient(u, token, timeout) for lang, u in urls.items() if u.strip()})
+
+    def client(self, language: str | None = None) -> RasaClient:
+        """The replica set that parses this language (the default one if it has none)."""
+        return self.clients.get((language or self.default).lower(), self.clients[self.default])
+
+    def parse(self, text: str, language: str = DEFAULT) -> Parse:
+        """Classify one message with its language's model."""
+        return self.client(language).parse(text)
+
+    def urls_for(self, language: str) -> list[str]:
+        """The servers of exactly this language ([] if none: never another language's)."""
+        client = self.clients.get(language)
+        return list(client.urls) if client else []
+
+    @property
+    def urls(self) -> list[str]:
+        """The default language's servers (what single-language callers and tests expect)."""
+        return self.client().urls
+
+    @property
+    def token(self) -> str | None:
+        """The auth token every server shares."""
+        return self.client().token
+
+    def status(self, url: str | None = None) -> dict[str, Any]:
+        """A server's /status document (any language's; the token is shared)."""
+        return self.client().status(url)
+
+    def load_model(self, url: str, model_file: str, timeout: float = 180.0) -> None:
+        """Swap the model one server serves (any language's)."""
+        self.client().load_model(url, model_file, timeout)
+
+
+def servers_for(nlu: object, language: str) -> list[str]:
+    """The servers that serve exactly this language (what an activation loads a model into)."""
+    if isinstance(nlu, LanguageRouter):
+        return nlu.urls_for(language)
+    return list(getattr(nlu, "urls", [])) if language == DEFAULT else []

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "config.yml"
-TRAINING_DATA = ROOT / "data" / "nlu.yml"
-HELD_OUT = ROOT / "tests" / "test_nlu.yml"
-HELD_OUT_SPEECH = ROOT / "tests" / "test_nlu_speech.yml"
+from nlu.languages import DEFAULT, ROOT, lookup
+
+ENGLISH = lookup(DEFAULT)
+CONFIG = ENGLISH.config
+TRAINING_DATA = ENGLISH.training_data
+HELD_OUT = ENGLISH.held_out
+HELD_OUT_SPEECH = ENGLISH.held_out_speech
 EPOCH_RE = re.compile(r"Epochs:\s+(\d+)%.*?(\d+)/(\d+)")
 COMPONENT_RE = re.compile(r"Finished training component '(\w+)'")
 # Library chatter in Rasa's output that tells an admin nothing (kept out of training logs).
@@ -173,26 +175,39 @@ def train_nlu(
 
 
 def ensure_model(
-    config: Path = CONFIG,
-    data: Path = TRAINING_DATA,
+    language: str = DEFAULT,
     *,
+    config: Path | None = None,
+    data: Path | None = None,
     log: Log = lambda s: print(s, file=sys.stderr, flush=True),
     extra_args: list[str] | None = None,
 ) -> Path:
-    """The trained model for this config and data: from the cache, or trained now (and cached)."""
+    """A language's trained model for its config and data: from the cache, or trained now.
+
+    Cached by fingerprint, so each language (and each config tried by `make compare`) keeps its
+    own model; English names stay `nlu-<fp>` so existing caches still hit.
+    """
+    row = lookup(language)
+    config, data = config or row.config, data or row.training_data
     models = cache_dir() / "models"
     models.mkdir(exist_ok=True)
-    name = f"nlu-{fingerprint(config, [data], ' '.join(extra_args or []))}"
+    prefix = "nlu-" if row.code == DEFAULT else f"nlu-{row.code}-"
+    name = f"{prefix}{fingerprint(config, [data], ' '.join(extra_args or []))}"
     target = models / f"{name}.tar.gz"
     with open(models / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one training per fingerprint, even across processes
         if target.exists():
-            log(f"NLU model {target.name} is up to date (cached).")
+            log(f"NLU model {target.name} ({row.code}) is up to date (cached).")
             return target
-        log(f"Training the NLU model ({config.name} + {data.name} changed or first run)...")
+        log(f"Training the {row.name} NLU model ({config.name} + {data.name} new or changed)...")
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="civicline-train-") as tmp:
             train_nlu(config, data, Path(tmp), name, log=log, extra_args=extra_args)
             shutil.move(str(Path(tmp) / f"{name}.tar.gz"), target)
         log(f"Trained {target.name} in {time.monotonic() - started:.0f}s.")
         return target
+
+
+def model_fingerprint(model: Path) -> str:
+    """The fingerprint in a cached model's file name (nlu-<fp> or nlu-<lang>-<fp>)."""
+    return model.name.removesuffix(".tar.gz").rsplit("-", 1)[-1]

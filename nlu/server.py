@@ -9,14 +9,8 @@ import time
 from pathlib import Path
 
 from nlu.client import NLUError, RasaClient
+from nlu.languages import DEFAULT, lookup
 from nlu.rasa_cli import ROOT, rasa_bin, rasa_env
-
-WARM_UP = [
-    "hello",
-    "there is a pothole on elm street",
-    "when is trash pickup",
-    "status of 311-000001",
-]
 
 
 def free_port() -> int:
@@ -27,7 +21,7 @@ def free_port() -> int:
 
 
 class RasaServer:
-    """A Rasa NLU server process serving one model."""
+    """A Rasa NLU server process serving one model (of one language)."""
 
     def __init__(
         self,
@@ -36,8 +30,10 @@ class RasaServer:
         port: int | None = None,
         token: str | None = None,
         log_path: Path | None = None,
+        language: str = DEFAULT,
     ):
         self.model = model
+        self.language = lookup(language).code
         self.port = port or free_port()
         self.token = token or secrets.token_urlsafe(16)
         self.log_path = log_path or ROOT / "var" / "rasa-server.log"
@@ -94,7 +90,7 @@ class RasaServer:
                 raise RuntimeError(f"rasa server exited early:\n{self._tail()}")
             try:
                 if client.status().get("model_file"):
-                    for text in WARM_UP:
+                    for text in lookup(self.language).warm_up:
                         client.parse(text)
                     return
             except NLUError:

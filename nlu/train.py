@@ -1,8 +1,12 @@
-"""`python -m nlu.train`: make sure a model for config.yml + data/nlu.yml exists; print its path."""
+"""`python -m nlu.train [LANG...]`: make sure each language's model exists; print their paths."""
 
 from __future__ import annotations
 
+import sys
+
+from nlu.languages import LANGUAGES
 from nlu.rasa_cli import ensure_model
 
 if __name__ == "__main__":
-    print(ensure_model())
+    for code in sys.argv[1:] or LANGUAGES:
+        print(ensure_model(code))

@@ -2,7 +2,9 @@
 
 Service functions take the session as a keyword and know nothing of Flask; the console and the
 `flask nlu` commands call the same code. A training is a `train` job holding the database lock
-`nlu.train`, so there is one at a time across every machine that shares the store.
+`nlu.train`, so there is one at a time across every machine that shares the store. Each version
+has a language: it learns from that language's data and config (nlu/languages.py), is scored on
+that language's held-out file, and is compared with and replaces only that language's active one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from cases import jobs
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
-from nlu.rasa_cli import CONFIG, HELD_OUT, ROOT, fingerprint, train_nlu
+from nlu.languages import DEFAULT, lookup
+from nlu.rasa_cli import HELD_OUT, ROOT, fingerprint, train_nlu
 
 TRAIN_LOCK = "nlu.train"
 EVALUATE_LOCK = "nlu.evaluate"
@@ -57,7 +60,12 @@ def running(*, db_session: Session, now: datetime | None = None) -> ModelVersion
 
 
 def start_training(
-    *, db_session: Session, user: User | None, epochs: int | None, now: datetime | None = None
+    *,
+    db_session: Session,
+    user: User | None,
+    epochs: int | None,
+    language: str = DEFAULT,
+    now: datetime | None = None,
 ) -> ModelVersion:
     """Queue a training holding the training lock; the caller then launches `launch(version.id)`."""
     busy = running(db_session=db_session, now=now)
@@ -70,6 +78,7 @@ def start_training(
         status="queued",
         epochs=epochs,
         created_at=now or utcnow(),
+        language=lookup(language).code,
     )
     db_session.add(version)
     db_session.flush()
@@ -80,7 +89,7 @@ def start_training(
             lock=TRAIN_LOCK,
             target_id=version.id,
             created_by=version.created_by,
-            detail={"epochs": epochs},
+            detail={"epochs": epochs, "language": version.language},
             now=now,
         )
     except jobs.LockBusy as exc:  # another machine's request won the conditional UPDATE
@@ -91,7 +100,7 @@ def start_training(
         action="nlu.train",
         target_type="model_version",
         target_id=version.id,
-        detail={"epochs": epochs, "job": job.id},
+        detail={"epochs": epochs, "job": job.id, "language": version.language},
     )
     return version
 
@@ -103,7 +112,7 @@ def training_job(*, db_session: Session, version_id: int) -> int | None:
 
 
 def run_training(
-    *, sessions: sessionmaker[Session], version_id: int, data: Path, model_dir: Path
+    *, sessions: sessionmaker[Session], version_id: int, data_dir: Path, model_dir: Path
 ) -> ModelVersion:
     """Train a queued version in this process, its job's lock held and heartbeat kept throughout."""
     with sessions() as s, s.begin():
@@ -114,7 +123,7 @@ def run_training(
     with jobs.heartbeat(sessions, lease):
         try:
             version = train(
-                sessions=sessions, version_id=version_id, data=data, model_dir=model_dir
+                sessions=sessions, version_id=version_id, data_dir=data_dir, model_dir=model_dir
             )
         except Exception as exc:
             with sessions() as s, s.begin():
@@ -177,13 +186,13 @@ def launch(version_id: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _config_with_epochs(target: Path, epochs: int | None) -> Path:
-    """config.yml, with the classifier's passes over the data capped when asked.
+def _config_with_epochs(target: Path, epochs: int | None, config_file: Path) -> Path:
+    """The language's config, with the classifier's passes over the data capped when asked.
 
     DIET's `epochs`, or logistic regression's `max_iter` (a quick, rough version for tests).
     """
     yaml = YAML()
-    config = yaml.load(CONFIG.read_text())
+    config = yaml.load(config_file.read_text())
     if epochs:
         for component in config["pipeline"]:
             for key in ("epochs", "max_iter"):
@@ -195,9 +204,9 @@ def _config_with_epochs(target: Path, epochs: int | None) -> Path:
 
 
 def train(
-    *, sessions: sessionmaker[Session], version_id: int, data: Path, model_dir: Path
+    *, sessions: sessionmaker[Session], version_id: int, data_dir: Path, model_dir: Path
 ) -> ModelVersion:
-    """Train and evaluate one version (run inside the background job)."""
+    """Train and evaluate one version from its language's data (run inside the background job)."""
     folder = model_dir / f"v{version_id}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -205,11 +214,11 @@ def train(
     with sessions() as s, s.begin():
         version = s.get(ModelVersion, version_id)
         assert version is not None
-        epochs = version.epochs
+        epochs, row = version.epochs, lookup(version.language)
         version.status, version.log_path, version.progress = "training", str(log_path), 0
     snapshot = folder / "nlu.yml"
-    shutil.copy(data, snapshot)  # the exact data this version learned from
-    config = _config_with_epochs(folder / "config.yml", epochs)
+    shutil.copy(row.data_in(data_dir), snapshot)  # the exact data this version learned from
+    config = _config_with_epochs(folder / "config.yml", epochs, row.config)
     started = time.monotonic()
     last = [-1]
 
@@ -238,8 +247,8 @@ def train(
         )
         seconds = round(time.monotonic() - started, 1)
         with log_path.open("a") as fh:
-            fh.write(f"trained in {seconds} s; evaluating on {HELD_OUT.name}\n")
-        report = evaluate(folder / "model.tar.gz", folder / "eval")
+            fh.write(f"trained in {seconds} s; evaluating on {row.held_out.relative_to(ROOT)}\n")
+        report = evaluate(folder / "model.tar.gz", folder / "eval", row.held_out)
     except Exception as exc:  # the job records any failure for the page, then ends
         with sessions() as s, s.begin():
             version = s.get(ModelVersion, version_id)
@@ -301,8 +310,8 @@ def evaluate_version(*, sessions: sessionmaker[Session], version_id: int, out: P
         version = db_session.get(ModelVersion, version_id)
         if version is None or not version.model_path:
             raise VersionError(f"version {version_id} has no model")
-        model = Path(version.model_path)
-    report = evaluate(model, out)
+        model, heldout = Path(version.model_path), lookup(version.language).held_out
+    report = evaluate(model, out, heldout)
     with sessions() as db_session, db_session.begin():
         version = db_session.get(ModelVersion, version_id)
         assert version is not None
@@ -311,14 +320,21 @@ def evaluate_version(*, sessions: sessionmaker[Session], version_id: int, out: P
     return float(report["macro_f1"])
 
 
-def active(*, db_session: Session) -> ModelVersion | None:
-    """The version the Rasa servers serve."""
-    return db_session.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
+def active(*, db_session: Session, language: str = DEFAULT) -> ModelVersion | None:
+    """The version this language's Rasa servers serve."""
+    return db_session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.active.is_(True), ModelVersion.language == lookup(language).code
+        )
+    ).first()
 
 
-def register_served(*, db_session: Session, model_path: Path, fp: str) -> ModelVersion:
+def register_served(
+    *, db_session: Session, model_path: Path, fp: str, language: str = DEFAULT
+) -> ModelVersion:
     """Record the model `make run` serves when no version exists yet (so rollback has a base)."""
     version = ModelVersion(
+        language=lookup(language).code,
         created_by="make run",
         status="trained",
         progress=100,

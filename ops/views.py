@@ -1,5 +1,8 @@
 """GET /healthz: ok, degraded (some Rasa replicas down) or unavailable, for load balancers.
 
+Every language's replicas are checked; only the default (English) ones all being down makes the
+app unavailable, since a language without servers is parsed by English ones.
+
 Anyone can call it, so the public answer is one word; the checks behind it are shown only to
 callers on this machine (loopback), and even then without URLs, tokens or exception text.
 """
@@ -11,7 +14,7 @@ from ipaddress import ip_address
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
-from nlu.client import NLUError, RasaClient
+from nlu.client import LanguageRouter, NLUError, RasaClient
 
 bp = Blueprint("ops", __name__)
 
@@ -34,11 +37,18 @@ def _database() -> str:
     return "ok"
 
 
-def _replicas() -> list[str]:
-    """'ok' or 'down' per Rasa replica, in order."""
+def _replicas() -> dict[str, list[str]]:
+    """'ok' or 'down' per Rasa replica, in order, per language (English first)."""
     nlu = current_app.extensions["civicline"].nlu
-    if not isinstance(nlu, RasaClient):
-        return ["ok"]  # an in-process stand-in (tests)
+    if isinstance(nlu, LanguageRouter):
+        return {lang: _states(client) for lang, client in nlu.clients.items()}
+    if isinstance(nlu, RasaClient):
+        return {"en": _states(nlu)}
+    return {"en": ["ok"]}  # an in-process stand-in (tests)
+
+
+def _states(nlu: RasaClient) -> list[str]:
+    """'ok', 'no model' or 'down' for each server of one replica set."""
     states = []
     for n, url in enumerate(nlu.urls, 1):
         try:
@@ -57,15 +67,18 @@ def _replicas() -> list[str]:
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
     """200 'ok' or 'degraded' (serving, a replica down); 503 'unavailable'."""
-    database, replicas = _database(), _replicas()
-    up = replicas.count("ok")
-    if database != "ok" or up == 0:
+    database, languages = _database(), _replicas()
+    replicas = languages.get("en", [])
+    every = [state for states in languages.values() for state in states]
+    if database != "ok" or replicas.count("ok") == 0:
         status, code = "unavailable", 503
-    elif up < len(replicas):
+    elif every.count("ok") < len(every):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
     body: dict[str, object] = {"status": status}
     if _loopback():
-        body["checks"] = {"database": database, "rasa": replicas}
+        body["checks"] = {"database": database, "rasa": replicas} | {
+            f"rasa_{lang}": states for lang, states in languages.items() if lang != "en"
+        }
     return jsonify(body), code

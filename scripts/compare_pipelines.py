@@ -66,7 +66,7 @@ def evaluate(name: str) -> dict[str, object]:
     """Train (or reuse) and score one candidate."""
     config = ROOT / "nlu" / "pipelines" / f"{name}.yml"
     started = time.monotonic()
-    model = ensure_model(config, TRAINING_DATA)
+    model = ensure_model(config=config, data=TRAINING_DATA)
     train_seconds = round(time.monotonic() - started, 1)
     previous = OUT / f"{name}.json"
     if train_seconds < 5 and previous.exists():  # cached: keep the time of the real training

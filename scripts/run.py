@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
 from nlu import activation, versions
-from nlu.rasa_cli import ensure_model
+from nlu.languages import DEFAULT, LANGUAGES
+from nlu.rasa_cli import ensure_model, model_fingerprint
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
 from scripts.devsecrets import load_or_create
@@ -27,34 +28,46 @@ def step(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m", flush=True)
 
 
-def served_model(settings: Settings, trained: Path) -> Path:
-    """The admin-activated version's model if there is one, else the model for data + config."""
+def served_model(
+    settings: Settings, trained: Path, language: str = DEFAULT
+) -> tuple[Path, int | None]:
+    """A language's admin-activated model if any, else the model for its data + config.
+
+    With no version yet, the served model is registered as one (so rollback has a base); its id
+    is returned so it can be scored in the background.
+    """
     sessions = make_session_factory(make_engine(settings.database_url))
     with sessions() as db_session, db_session.begin():
-        current = versions.active(db_session=db_session)
+        current = versions.active(db_session=db_session, language=language)
         if current is not None and current.model_path and Path(current.model_path).exists():
             if Path(current.model_path) != trained:
                 print(
-                    f"    serving v{current.id}, activated by {current.activated_by}; "
+                    f"    {language}: serving v{current.id}, activated by {current.activated_by}; "
                     "newer training data is used from the next training in the console"
                 )
-            return Path(current.model_path)
+            return Path(current.model_path), None
         served_id = versions.register_served(
             db_session=db_session,
             model_path=trained,
-            fp=trained.name.removeprefix("nlu-").removesuffix(".tar.gz"),
+            fp=model_fingerprint(trained),
+            language=language,
         ).id
-    # score it in the background, so the console can compare new versions against it
+    print(f"    {language}: registered as model v{served_id}; scored on its held-out set soon")
+    return trained, served_id
+
+
+def score_in_background(version_ids: list[int]) -> None:
+    """Score newly registered versions one after another (one evaluation at a time)."""
+    if not version_ids:
+        return
     subprocess.Popen(
-        [sys.executable, "-m", "nlu.jobs", "evaluate", str(served_id)],
+        [sys.executable, "-m", "nlu.jobs", "evaluate", *map(str, version_ids)],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    print(f"    registered as model v{served_id}; scoring it on the held-out set in the background")
-    return trained
 
 
 def outbox_mode(settings: Settings) -> tuple[dict[str, str], str]:
@@ -84,12 +97,12 @@ def module(name: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
 def respawn(
     server: RasaServer, settings: Settings, fallback: Path
 ) -> Callable[[], subprocess.Popen[bytes]]:
-    """Start a dead replica again, on the model that is active now (it may have changed)."""
+    """Start a dead replica again, on its language's active model now (it may have changed)."""
 
     def start() -> subprocess.Popen[bytes]:
         sessions = make_session_factory(make_engine(settings.database_url))
         with sessions() as db_session:
-            current = versions.active(db_session=db_session)
+            current = versions.active(db_session=db_session, language=server.language)
             path = current.model_path if current is not None else None
         server.model = Path(path) if path and Path(path).exists() else fallback
         server.spawn()
@@ -118,34 +131,47 @@ def main() -> int:
     step(f"database: migrating {settings.database_url.split('@')[-1]}")
     upgrade(settings.database_url)
 
-    step("NLU model: checking data/nlu.yml + config.yml against the cache")
-    model = ensure_model(log=lambda s: print(s, flush=True))
+    step("NLU models: checking each language's data and config against the cache")
+    models = {code: ensure_model(code, log=lambda s: print(s, flush=True)) for code in LANGUAGES}
 
-    if not os.environ.get("CIVICLINE_RASA_URL"):
-        replicas = int(os.environ.get("CIVICLINE_RASA_REPLICAS", "2"))
-        os.environ["CIVICLINE_RASA_URL"] = ",".join(
-            f"http://127.0.0.1:{5005 + i}" for i in range(replicas)
-        )
-        settings = Settings.from_env()
+    replicas = int(os.environ.get("CIVICLINE_RASA_REPLICAS", "2"))
+    for n, row in enumerate(LANGUAGES.values()):  # en on 5005.., es on 5105.., a third on 5205..
+        if not os.environ.get(f"CIVICLINE_RASA_URL{row.env_suffix}"):
+            os.environ[f"CIVICLINE_RASA_URL{row.env_suffix}"] = ",".join(
+                f"http://127.0.0.1:{5005 + 100 * n + i}" for i in range(replicas)
+            )
+    settings = Settings.from_env()
     (ROOT / "var" / "run.env").write_text(
         "# Written by make run so that flask CLI commands reach the same Rasa servers.\n"
-        f"CIVICLINE_RASA_URL={settings.rasa_url}\n"
+        + "".join(
+            f"CIVICLINE_RASA_URL{row.env_suffix}={settings.rasa_urls().get(code, '')}\n"
+            for code, row in LANGUAGES.items()
+        )
     )
-    serve = served_model(settings, model)
-    urls = [u for u in settings.rasa_url.split(",") if u]
-    step(
-        f"Rasa: starting {len(urls)} server(s) on {', '.join(urls)} with {serve.name} "
-        "(~30 s; log in var/rasa-*.log)"
-    )
-    servers = [
-        RasaServer(
-            serve,
-            port=urlsplit(u).port or 5005,
-            token=settings.rasa_token,
-            log_path=ROOT / "var" / f"rasa-{urlsplit(u).port}.log",
-        ).spawn()
-        for u in urls
-    ]
+    servers: list[RasaServer] = []
+    served: dict[str, Path] = {}
+    registered: list[int] = []
+    for code, urls_csv in settings.rasa_urls().items():
+        if code not in models:
+            continue
+        serve, new_id = served_model(settings, models[code], code)
+        served[code] = serve
+        registered += [new_id] if new_id is not None else []
+        urls = [u for u in urls_csv.split(",") if u]
+        step(
+            f"Rasa ({code}): starting {len(urls)} server(s) on {', '.join(urls)} with "
+            f"{serve.name} (~30 s; log in var/rasa-*.log)"
+        )
+        servers += [
+            RasaServer(
+                serve,
+                port=urlsplit(u).port or 5005,
+                token=settings.rasa_token,
+                log_path=ROOT / "var" / f"rasa-{urlsplit(u).port}.log",
+                language=code,
+            ).spawn()
+            for u in urls
+        ]
     try:
         for server in servers:
             server.wait_ready(240)
@@ -154,6 +180,7 @@ def main() -> int:
             server.stop()
         print(f"error: a Rasa server did not start: {exc}", file=sys.stderr)
         return 1
+    score_in_background(registered)  # for the console to compare new versions against
 
     recovered = activation.recover(
         sessions=make_session_factory(make_engine(settings.database_url)),
@@ -187,7 +214,10 @@ def main() -> int:
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
     ] + [
-        Child(f"Rasa replica :{server.port}", respawn(server, settings, serve))
+        Child(
+            f"Rasa replica :{server.port} ({server.language})",
+            respawn(server, settings, served[server.language]),
+        )
         for server in servers
     ]
     for child in children[:4]:

@@ -61,6 +61,25 @@ def rasa_server(rasa_model):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def rasa_model_es():
+    """The Spanish model for config.es.yml + data/es/nlu.yml (trained once, then cached)."""
+    return ensure_model("es")
+
+
+@pytest.fixture(scope="session")
+def rasa_server_es(rasa_model_es, rasa_server):
+    """A real Spanish `rasa run --enable-api` beside the English one, sharing its token."""
+    server = RasaServer(
+        rasa_model_es,
+        token=rasa_server.token,
+        language="es",
+        log_path=ROOT / "reports" / "rasa-server-es-tests.log",
+    ).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def standin():
     """A local stand-in for Twilio's REST API that records the messages sent to it."""

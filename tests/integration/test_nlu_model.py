@@ -10,6 +10,7 @@ import yaml
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.knowledge import KnowledgeBase
 from nlu.evaluate import load_examples, runtime_scores, score_with
+from nlu.languages import LANGUAGES
 from nlu.rasa_cli import CONFIG, HELD_OUT, HELD_OUT_SPEECH, ROOT, TRAINING_DATA, run_rasa
 
 VALIDATION = ROOT / "tests" / "nlu_validation.yml"
@@ -41,11 +42,12 @@ def test_enough_training_and_held_out_examples_and_no_overlap():
     assert {i for _, i in load_examples(VALIDATION)} == intents
 
 
-def test_no_external_evaluation_text_in_training_data():
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_no_external_evaluation_text_in_training_data(language):
     external = ROOT.parent / "shared" / "eval" / "external_nlu.yml"
     if not external.exists():
         pytest.skip("../shared/eval is not beside this checkout")
-    ours = {t.lower() for t, _ in load_examples(TRAINING_DATA)}
+    ours = {t.lower() for t, _ in load_examples(LANGUAGES[language].training_data)}
     theirs = {t.lower() for t, _ in load_examples(external) if len(t.split()) >= 4}
     assert not ours & theirs
 

@@ -34,6 +34,36 @@ def test_one_replica_down_is_degraded_not_ok(settings, rasa_server):
     assert public.status_code == 200 and public.get_json() == {"status": "degraded"}
 
 
+def test_spanish_servers_down_is_degraded_and_english_down_is_unavailable(settings):
+    from tests.rasa_standin import RasaStandIn
+
+    up, dead = RasaStandIn(), f"http://127.0.0.1:{free_port()}"
+    try:
+        for english, spanish, code, status in (
+            (up.url, dead, 200, "degraded"),
+            (dead, up.url, 503, "unavailable"),
+            (up.url, up.url, 200, "ok"),
+        ):
+            app = create_app(
+                replace(
+                    settings,
+                    rasa_url=english,
+                    rasa_language_urls={"es": spanish},
+                    rasa_token=up.token,
+                    nlu_timeout=0.5,
+                )
+            )
+            resp = app.test_client().get("/healthz")
+            checks = {"database": "ok", "rasa": [], "rasa_es": []}
+            checks["rasa"] = ["ok" if english == up.url else "down"]
+            checks["rasa_es"] = ["ok" if spanish == up.url else "down"]
+            assert resp.status_code == code
+            assert resp.get_json() == {"status": status, "checks": checks}
+            app.extensions["civicline"].db.dispose()
+    finally:
+        up.close()
+
+
 def test_the_public_sees_one_word_when_everything_is_down(settings):
     app = create_app(
         replace(

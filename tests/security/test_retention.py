@@ -296,6 +296,31 @@ def test_old_model_versions_lose_their_files_active_and_last_five_keep_them(sess
         assert (model_dir / f"v{kept}" / "model.tar.gz").exists()
 
 
+def test_model_versions_are_kept_per_language(sessions, tmp_path):
+    """Eight English trainings leave the two Spanish versions (and so a Spanish rollback) alone."""
+    model_dir = tmp_path / "models"
+    with sessions() as s, s.begin():
+        for n in range(1, 11):
+            folder = model_dir / f"v{n}"
+            folder.mkdir(parents=True)
+            (folder / "model.tar.gz").write_bytes(b"model")
+            s.add(
+                ModelVersion(
+                    id=n,
+                    created_by="ada",
+                    status="trained",
+                    model_path=str(folder / "model.tar.gz"),
+                    language="es" if n in (1, 2) else "en",
+                    active=n in (2, 3),
+                    created_at=ago(100 - n),
+                )
+            )
+    counts = run(sessions, model_dir=model_dir)
+    assert counts["model_versions_pruned"] == 2  # en: v4, v5 (v3 active; v6..v10 the newest)
+    with sessions() as s:
+        assert {v.id for v in s.scalars(select(ModelVersion)) if v.files_deleted_at} == {4, 5}
+
+
 def test_each_run_is_audited_once_with_its_counts(sessions):
     with sessions() as s, s.begin():
         conversation(s, ended=ago(100))

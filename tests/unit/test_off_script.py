@@ -28,7 +28,7 @@ class ScriptedNLU(FakeNLU):
 
     def parse(self, text: str, language: str = "en") -> Parse:
         self.calls.append(text)
-        return self.parses.get(text) or super().parse(text)
+        return self.parses.get(text) or super().parse(text, language)
 
 
 @pytest.fixture

@@ -1,0 +1,152 @@
+"""Spanish model versions beside English ones, through the real servers of both languages.
+
+A Spanish version trains from data/es/nlu.yml with config.es.yml and is scored on the Spanish
+held-out file; activating or rolling back a Spanish version loads only the Spanish server and
+leaves the English servers and the English active version alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from cases.models import Job, ModelVersion
+from nlu import versions
+from nlu.languages import LANGUAGES
+from settings import ROOT
+from tests.console_helpers import add_staff, csrf, sign_in
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+
+@pytest.fixture
+def world(settings, rasa_server, rasa_server_es, rasa_model, rasa_model_es, tmp_path):
+    """An app served by the English and the Spanish server; v1 (en) and v2 (es) active."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    app = create_app(
+        replace(
+            settings,
+            data_dir=data,
+            model_dir=tmp_path / "models",
+            train_epochs=3,
+            rasa_url=rasa_server.url,
+            rasa_language_urls={"es": rasa_server_es.url},
+            rasa_token=rasa_server.token,
+            secret_key="retraining-es",
+        )
+    )
+    rt = app.extensions["civicline"]
+    add_staff(rt)
+    copy = tmp_path / "v3" / "model.tar.gz"  # the Spanish model under another name: v3
+    copy.parent.mkdir()
+    shutil.copy(rasa_model_es, copy)
+    with rt.Session() as s, s.begin():
+        v1 = versions.register_served(db_session=s, model_path=rasa_model, fp="en")
+        v2 = versions.register_served(
+            db_session=s, model_path=rasa_model_es, fp="es", language="es"
+        )
+        v1.macro_f1, v2.macro_f1 = 0.95, 0.88
+        s.add(
+            ModelVersion(
+                created_by="ada",
+                status="trained",
+                model_path=str(copy),
+                macro_f1=0.88,
+                language="es",
+            )
+        )
+    admin = app.test_client()
+    assert sign_in(admin, "ada").status_code == 302
+    yield app, rt, admin
+    rt.nlu.load_model(rasa_server_es.url, str(rasa_model_es))  # the session's server, as found
+    rt.db.dispose()
+
+
+def served(rt) -> dict[str, str]:
+    """Which model file each language's server has loaded."""
+    return {
+        lang: rt.nlu.status(url)["model_file"]
+        for lang in ("en", "es")
+        for url in rt.nlu.urls_for(lang)
+    }
+
+
+def wait_job(admin, rt, kind: str, timeout: float = 300) -> dict:
+    """Follow the newest job of a kind (it runs in its own process) until it ends."""
+    with rt.Session() as s:
+        job_id = s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc())).first().id
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = admin.get(f"/console/admin/jobs/{job_id}/progress").get_json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"{kind} job {job_id} did not finish")
+
+
+def test_spanish_activation_and_rollback_touch_only_the_spanish_servers(world):
+    _, rt, admin = world
+    before = served(rt)
+    page = admin.get("/console/admin/models").get_data(as_text=True)
+    assert 'data-language="en"' in page and 'data-language="es"' in page and "Español" in page
+    token = csrf(admin, "/console/admin/models")
+    resp = admin.post("/console/admin/models/3/activate", data={"csrf_token": token})
+    assert resp.status_code == 303
+    job = wait_job(admin, rt, "activate")
+    assert job["status"] == "done", job
+    assert list(job["progress"]) == rt.nlu.urls_for("es")  # only the Spanish replica set
+    assert "Español version 3" in job["intent"]
+    now = served(rt)
+    assert now["en"] == before["en"] and now["es"] == "model.tar.gz" != before["es"]
+    with rt.Session() as s:
+        assert versions.active(db_session=s).id == 1  # English untouched
+        assert versions.active(db_session=s, language="es").id == 3
+        assert not s.get(ModelVersion, 2).active
+    back = admin.post(
+        "/console/admin/models/2/activate", data={"csrf_token": token, "rollback": "1"}
+    )
+    assert back.status_code == 303 and wait_job(admin, rt, "activate")["status"] == "done"
+    assert served(rt) == before
+    with rt.Session() as s:
+        assert versions.active(db_session=s).id == 1
+        assert versions.active(db_session=s, language="es").id == 2
+
+
+def test_a_spanish_version_learns_and_is_scored_in_spanish(world):
+    app, rt, admin = world
+    token = csrf(admin, "/console/admin/models")
+    assert (
+        admin.post(
+            "/console/admin/models", data={"csrf_token": token, "language": "xx"}
+        ).status_code
+        == 400
+    )
+    started = admin.post("/console/admin/models", data={"csrf_token": token, "language": "es"})
+    assert started.status_code == 302
+    with rt.Session() as s:
+        version_id = s.scalars(select(ModelVersion.id).order_by(ModelVersion.id.desc())).first()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        state = admin.get(f"/console/admin/models/{version_id}/progress").get_json()
+        if state["status"] in ("trained", "failed"):
+            break
+        time.sleep(1)
+    assert state["status"] == "trained", state
+    folder = rt.settings.model_dir / f"v{version_id}"
+    assert "language: es" in (folder / "config.yml").read_text()
+    assert (folder / "nlu.yml").read_text() == (ROOT / "data" / "es" / "nlu.yml").read_text()
+    with rt.Session() as s:
+        version = s.get(ModelVersion, version_id)
+        assert version.language == "es" and 0 < version.macro_f1 <= 1
+        held_out = LANGUAGES["es"].held_out.read_text()
+        assert all(text in held_out for text in list(version.report["predictions"])[:20])
+    page = admin.get(f"/console/admin/models/{version_id}").get_data(as_text=True)
+    assert "vs active v2" in page  # compared with the Spanish active version, not English v1
+    listed = app.test_cli_runner().invoke(args=["nlu", "list"])
+    assert f"v{version_id}\ttrained" in listed.output and "\tes" in listed.output
