@@ -104,17 +104,22 @@ class Engine:
             and not conversations.is_opted_out(db_session=db_session, phone=turn.sender)
         ):
             keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
-        language, asked = self.switching.language(turn, text, keyword, db_session=db_session)
+        languages, asked = self.switching.language(turn, text, keyword, db_session=db_session)
+        language = languages[0]
         db_session.commit()  # release the read transaction before the (slow) NLU call
         place_free = self.streets.without_streets(text, language=language)  # "Water St" is no water
         danger = self.safety.lexicon(place_free)
         parse, nlu_error = None, None
         listen = keyword is None and not turn.digits and self._heard(turn, text)
         if listen and danger.level < Danger.CLEAR and not asked:
+            said = intents.for_nlu(text)
             try:
-                parse = self.nlu.parse(intents.for_nlu(text), language=language)
+                parse = self.nlu.parse(said, language=language)
             except NLUError as exc:
                 nlu_error = str(exc)
+            if parse is not None and len(languages) > 1:
+                language, parse = self.switching.best_reading(self.nlu, said, languages, parse)
+                place_free = self.streets.without_streets(text, language=language)
             danger = self.safety.assess(place_free, parse, found=danger)
         heard = Heard(text, keyword, danger, parse, nlu_error, language, asked)
         for attempt in range(3):

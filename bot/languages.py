@@ -17,6 +17,7 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 FIRST_TURN_CONFIDENCE = 0.9  # a new conversation takes a language identified at least this surely
 SWITCH_CONFIDENCE = 0.99  # a later message switches the conversation only when this sure
 SWITCH_MIN_WORDS = 4  # ... and at least this long (answers like "si" or "Elm y Main" never do)
+UNSURE_MIN_WORDS = 3  # an unsure guess on this many words still beats the number's last language
 ASK_MAX_WORDS = 6  # "en español por favor", "can we do this in english": asking, not reporting
 NEGATION = re.compile(r"\b(no|not|dont|don t|do not|cant|can t|cannot)\b")
 
@@ -74,10 +75,19 @@ class LanguageDetector:
 
     def first_turn(self, text: str, fallback: str) -> str:
         """A new conversation's language: identified if sure, else the number's last one."""
+        return self.first_turn_choices(text, fallback)[0]
+
+    def first_turn_choices(self, text: str, fallback: str) -> tuple[str, ...]:
+        """A new conversation's language, or, when unsure, every language (likeliest first).
+
+        The engine lets each language's NLU read an unsure first message and keeps the one
+        that understands it best ("bache en Maple Ave" is Spanish to the Spanish model).
+        """
         guess = self.identify(text)
         if guess and guess.confidence >= FIRST_TURN_CONFIDENCE:
-            return guess.language
-        return fallback
+            return (guess.language,)
+        first = guess.language if guess and guess.words >= UNSURE_MIN_WORDS else fallback
+        return (first, *(lang for lang in self.languages if lang != first))
 
     def later_turn(self, text: str, current: str) -> str:
         """A conversation changes language on a long message surely written in another one."""

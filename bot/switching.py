@@ -16,6 +16,7 @@ from bot.reports import ReportFlow
 from bot.state import Step
 from cases import conversations
 from cases.outbox import enqueue_sms
+from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 from wording import Wording
 
 
@@ -40,12 +41,12 @@ class Switching:
 
     def language(
         self, turn: Turn, text: str, keyword: str | None, *, db_session: Session
-    ) -> tuple[str, bool]:
-        """The language to understand and answer this message in, and whether it was asked for.
+    ) -> tuple[tuple[str, ...], bool]:
+        """The languages to read this message in (best first), and whether one was asked for.
 
         Asked for by name (or keypad 9 on a call), else identified on a conversation's first
-        message, else the conversation's (a call changes only when asked: its speech
-        recognition listens for one language at a time).
+        message (several when unsure: see best_reading), else the conversation's (a call
+        changes only when asked: its speech recognition listens for one language at a time).
         """
         current, new = conversations.current_language(
             db_session=db_session,
@@ -57,19 +58,33 @@ class Switching:
         )
         current = self.wording.language(current)
         if keyword:
-            return keywords.keyword_language(text) or current, False
+            return (keywords.keyword_language(text) or current,), False
         if turn.digits == calls.LANGUAGE_KEY:
             languages = self.wording.languages
-            return languages[(languages.index(current) + 1) % len(languages)], True
+            return (languages[(languages.index(current) + 1) % len(languages)],), True
         if turn.digits:
-            return current, False
+            return (current,), False
         if (asked := self.languages.asked_for(text)) is not None:
-            return asked, True
+            return (asked,), True
         if turn.channel == "voice":
-            return current, False
+            return (current,), False
         if new:
-            return self.languages.first_turn(text, current), False
-        return self.languages.later_turn(text, current), False
+            return self.languages.first_turn_choices(text, current), False
+        return (self.languages.later_turn(text, current),), False
+
+    def best_reading(
+        self, nlu: NLU, text: str, languages: tuple[str, ...], first: Parse
+    ) -> tuple[str, Parse]:
+        """Of an unsure message's readings (first: in languages[0]), the one understood best."""
+        best_language, best = languages[0], first
+        for other in languages[1:]:
+            try:
+                parse = nlu.parse(text, language=other)
+            except NLUError:
+                continue  # that language's servers are down: keep what we have
+            if _strength(parse) > _strength(best):
+                best_language, best = other, parse
+        return best_language, best
 
     def language_changed(self, d: Dialogue) -> Reply:
         """Asked for another language: say so in it, and ask the open question again."""
@@ -114,3 +129,10 @@ class Switching:
         d.state.reset()
         conversations.close_conversation(d.conversation, reason="moved_to_sms", now=d.now)
         return d.say("TEXT_ME", "closing")
+
+
+def _strength(parse: Parse) -> float:
+    """How well a model understood a message: a real intent's confidence (0 for not at all)."""
+    if parse.intent in (None, FALLBACK_INTENT, "out_of_scope"):
+        return 0.0
+    return parse.confidence

@@ -105,8 +105,13 @@ def sms(client) -> Callable[..., SmsReply]:
 
 
 @contextmanager
-def gunicorn(database_url: str, rasa_server, token: str, *, need_nlu: bool = True) -> Iterator[str]:
-    """gunicorn (2 workers) on a free port with this database and Rasa; yields its base URL."""
+def gunicorn(
+    database_url: str, rasa_server, token: str, *, need_nlu: bool = True, rasa_server_es=None
+) -> Iterator[str]:
+    """gunicorn (2 workers) on a free port with this database and Rasa; yields its base URL.
+
+    With `rasa_server_es`, Spanish goes to that server (else to the English one, as configured).
+    """
     from nlu.server import free_port
     from scripts.web import start_gunicorn, stop, wait_healthy
 
@@ -122,6 +127,9 @@ def gunicorn(database_url: str, rasa_server, token: str, *, need_nlu: bool = Tru
         TWILIO_AUTH_TOKEN=token,
         CIVICLINE_PUBLIC_URL=base,
     )
+    env.pop("CIVICLINE_RASA_URL_ES", None)
+    if rasa_server_es is not None:
+        env["CIVICLINE_RASA_URL_ES"] = rasa_server_es.url
     proc = start_gunicorn(env, quiet=True)
     try:
         if not wait_healthy(base, proc, need_nlu=need_nlu):

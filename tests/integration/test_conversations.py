@@ -25,7 +25,7 @@ RESULTS: dict[str, runner.Result] = {}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, rasa_server):
+def served(tmp_path_factory, rasa_server, rasa_server_es):
     """gunicorn (2 workers) on one database for every conversation, with case 311-000001."""
     url = f"sqlite:///{tmp_path_factory.mktemp('conversations') / 'civicline.db'}"
     upgrade(url)
@@ -42,7 +42,7 @@ def served(tmp_path_factory, rasa_server):
             address="12 Oak Street",
             now=datetime(2026, 11, 1, tzinfo=UTC),
         )
-    with gunicorn(url, rasa_server, TOKEN) as base:
+    with gunicorn(url, rasa_server, TOKEN, rasa_server_es=rasa_server_es) as base:
         yield base, sessions
     engine.dispose()
 

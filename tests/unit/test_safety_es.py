@@ -119,3 +119,14 @@ def test_english_alone_is_the_top_level_of_the_file():
     assert english.lexicon("incendio en la cocina").level == Danger.NONE
     assert english.lexicon("my house is on fire").level == Danger.CLEAR
     assert DETECTOR.lexicon("my house is on fire").level == Danger.CLEAR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "huele muy fuerte a gas en mi cocina y cada vez esta peor",  # getting worse: not past
+        "un niño se acaba de hundir en el hielo del estanque, esta en el agua",
+    ],
+)
+def test_spanish_emergencies_missed_by_the_first_conversation_run(text):
+    assert DETECTOR.lexicon(text).level == Danger.CLEAR
