@@ -70,7 +70,7 @@ SPANISH_NUMBER_CORRECTIONS = [
 ]
 # "no en Court", "ni la calefaccion": a denial and what it denies, not "no hay agua".
 SPANISH_NEGATED = re.compile(
-    r"\b(no|ya no|ni)( solo| solamente| nada mas)?"
+    r"(\bno|\bya no|^ni)( solo| solamente| nada mas)?"  # "no hay X ni Y" denies neither
     r"(?! (hay|tengo|tenemos|tiene|tienen|funciona|funcionan|sirve|sirven|sale|prende|enciende|"
     r"se|lo|le|me|te|nos|les|puedo|podemos|puede|hace|han|ha|he|esta|estan|sabe)\b)"
     r"((?: (?:es|era|en|a|al|el|la|los|las|mi|un|una|del|de|por))*) \w+( \w+)?"

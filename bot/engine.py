@@ -332,16 +332,17 @@ class Engine:
                 state.reset()
                 return d.say("ANYTHING_ELSE", "menu")
             return d.say("HOLDING", "holding")
-        if d.confident("request_human") or (
+        reports = self.reports[d.language]
+        answering = state.step == Step.COLLECTING and state.report and reports.fits(d, state.report)
+        if (d.confident("request_human") and not answering) or (
             d.voice and keywords.normalise(d.text) in calls.OPERATOR_WORDS
         ):
-            return d.handoff("requested")
+            return d.handoff("requested")  # a place given when asked for one is an answer
         if state.step != Step.IDLE and corrections.is_cancel(d.text, language=d.language):
             state.reset()
             return d.say("CANCELLED", "cancelled")
         if d.voice and calls.wants_text(d):
             return self.switching.text_me(d, db_session)
-        reports = self.reports[d.language]
         if state.step == Step.COLLECTING and state.report:
             return reports.collect(d)
         if state.step == Step.CONFIRMING and state.report:
@@ -360,6 +361,9 @@ class Engine:
     def _idle(self, d: Dialogue, db_session: Session) -> Reply:
         """A message outside any question: a new report, a question, a case, or chat."""
         intent, state = d.intent, d.state
+        if d.turn.digits and (number := find_case_number(d.turn.digits)):
+            state.reset()
+            return self._status(d, number, db_session)  # a case number keyed in at any point
         if d.parse is None:
             if d.voice:
                 return d.handoff("nlu_unavailable", "NLU_DOWN")

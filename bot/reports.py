@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot import corrections, keywords
 from bot.catalog import Attribute, Catalog, Service, mention
-from bot.dialogue import Dialogue, Reply
+from bot.dialogue import CONFIDENT, Dialogue, Reply
 from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory, address_text, unit_number
 from bot.spoken import spell_digits
@@ -19,8 +19,10 @@ from cases.service import create_case, get_case
 
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
 CROSS_STREET = re.compile(
-    r"\b(cross ?street|cross st|corner (of|with)|intersection|esquina|cruce|entre)\b"
+    r"\b(cross ?street|cross st|corner (of|with)|intersection"
+    r"|esquina|cruce|entre|que (la )?cruza)\b"
 )
+SERVICE_AND_PLACE = 0.7  # a service change in a message that also changes the place
 MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing)\b")
 
 
@@ -102,7 +104,7 @@ class ReportFlow:
             return self.next(d)
         if (aside := self.aside(d)) is not None:
             return aside
-        if state.pending != Slot.DESCRIPTION and said_cancel(d) and not self._fits(d, report):
+        if state.pending != Slot.DESCRIPTION and said_cancel(d) and not self.fits(d, report):
             return self.cancel(d)
         if state.pending == Slot.LOCATION:
             found = self.streets.find(
@@ -188,7 +190,7 @@ class ReportFlow:
             if street is not None:
                 put_location(report, Location(street, number=number))
                 changed = True
-        changed = self._correct_service(d, report) or changed
+        changed = self._correct_service(d, report, place_changed=changed) or changed
         service = self.catalog.by_intent[report.service]
         cleaned = corrections.without_negated(
             self.streets.without_streets(text, language=lang), language=lang
@@ -231,13 +233,17 @@ class ReportFlow:
             return True
         return False
 
-    def _correct_service(self, d: Dialogue, report: Report) -> bool:
+    def _correct_service(self, d: Dialogue, report: Report, *, place_changed: bool) -> bool:
+        """Another service named confidently (more surely when the message also moved the place:
+        "I meant 60 Pine St, not Elm" is about the place, whatever the NLU guesses)."""
         intent = d.intent
+        sure = SERVICE_AND_PLACE if place_changed else CONFIDENT
         if (
             intent is None
             or intent == report.service
             or intent not in self.catalog.by_intent
-            or not d.confident(intent)
+            or d.parse is None
+            or d.parse.confidence < sure
         ):
             return False
         report.service = intent
@@ -269,7 +275,7 @@ class ReportFlow:
         d.state.reset()
         return d.say("CANCELLED", "cancelled")
 
-    def _fits(self, d: Dialogue, report: Report) -> bool:
+    def fits(self, d: Dialogue, report: Report) -> bool:
         """Whether the message answers the question asked (then it is not a cancellation)."""
         lang = self.language
         if d.state.pending == Slot.ATTRIBUTE and d.state.attribute:

@@ -161,3 +161,33 @@ def test_a_caller_who_cannot_be_texted_is_told_so_and_kept(runtime, say):
         runtime.bot.start_call(call_sid="CA7", caller="anonymous", db_session=s)
     reply = say("", sender="anonymous", channel="voice", call_sid="CA7", digits="8")
     assert reply.action is None and "can't text" in reply.text
+
+
+def test_a_place_given_when_asked_is_an_answer_whatever_the_nlu_guesses(say, nlu, runtime):
+    nlu.ES_RULES = [(r"^en jefferson", "request_human", 0.67), *FakeNLU.ES_RULES]
+    assert say("el bache en Madison Ave esta enorme").kind == "question"
+    reply = say("en Jefferson")  # the Spanish model once read this as "get me a person"
+    assert reply.kind == "confirm" and "Jefferson" in reply.text
+    with runtime.Session() as s:
+        assert s.scalars(select(Conversation)).one().handoff_status == "none"
+
+
+def test_a_case_number_keyed_in_outside_a_question_is_looked_up(runtime, say):
+    with runtime.Session() as s:
+        runtime.bot.start_call(call_sid="CA5", caller=PHONE, db_session=s)
+    reply = say("", channel="voice", call_sid="CA5", digits="311000001")
+    assert reply.kind in {"status", "status_unknown"}  # not "the NLU is down"
+
+
+@pytest.mark.parametrize(
+    "text", ["no importa, yo llamo al departamento de agua", "borra eso", "ah olvidalo"]
+)
+def test_spanish_ways_to_drop_a_report(say, text):
+    say("hay un bache en la calle Elm")
+    assert say(text).kind == "cancelled"
+
+
+def test_neither_heat_nor_hot_water_is_both(say):
+    say("no hay agua caliente en el 15 Birch St")
+    reply = say("en realidad son las dos, no hay calefaccion ni agua caliente")
+    assert "Ni calefacción ni agua caliente" in reply.text
