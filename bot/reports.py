@@ -22,6 +22,7 @@ CROSS_STREET = re.compile(
     r"\b(cross ?street|cross st|corner (of|with)|intersection"
     r"|esquina|cruce|entre|que (la )?cruza)\b"
 )
+HOUSE_NUMBER = re.compile(r"\b\d{1,6}[a-z]?\b")
 SERVICE_AND_PLACE = 0.7  # a service change in a message that also changes the place
 MORE_DETAIL = re.compile(r"^(also|add|plus|and also|note|details?|one more thing)\b")
 
@@ -160,7 +161,7 @@ class ReportFlow:
         text = address_text(text, language=lang)
         street = self.streets.match_name(report.street or "")
         found = self.streets.find(text, strict=True, language=lang).location
-        number = re.search(r"\b\d{1,6}[a-z]?\b", keywords.normalise(text))
+        number = HOUSE_NUMBER.search(keywords.normalise(text))
         if found is None and number is None:
             found = self.streets.find(text, strict=False, language=lang).location
         if found is not None and found.precise:
@@ -222,7 +223,7 @@ class ReportFlow:
             put_location(report, Location(street, cross=found.street))
             return True
         if found.street.name != report.street:
-            marked = corrections.MARKERS.search(corrections.words(text))
+            marked = corrections.is_correction(text, language=lang)
             if pending == Slot.PRECISION and not found.precise and not marked:
                 return False  # "Main St" asked for a cross street is the answer, not a change
             report.clear_place()
@@ -281,12 +282,10 @@ class ReportFlow:
         if d.state.pending == Slot.ATTRIBUTE and d.state.attribute:
             service = self.catalog.by_intent[report.service]
             return service.attribute(d.state.attribute).find_value(d.text) is not None
-        return (
-            self.streets.find(
-                address_text(d.text, language=lang), strict=False, language=lang
-            ).location
-            is not None
-        )
+        place = address_text(d.text, language=lang)
+        if d.state.pending == Slot.PRECISION and HOUSE_NUMBER.search(keywords.normalise(place)):
+            return True  # "in front of 120" answers "where on Elm Street?"
+        return self.streets.find(place, strict=False, language=lang).location is not None
 
     def file(self, d: Dialogue, service: Service, db_session: Session) -> Reply:
         """File the case in this turn's transaction and give its number."""

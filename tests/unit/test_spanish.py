@@ -191,3 +191,19 @@ def test_neither_heat_nor_hot_water_is_both(say):
     say("no hay agua caliente en el 15 Birch St")
     reply = say("en realidad son las dos, no hay calefaccion ni agua caliente")
     assert "Ni calefacción ni agua caliente" in reply.text
+
+
+def test_a_spanish_correction_of_the_street_at_the_house_number_question(say):
+    say("bache en Elm St")
+    reply = say("no, es en la calle Oak, no Elm")
+    assert reply.kind == "question" and "Oak Avenue" in reply.text and "Elm" not in reply.text
+
+
+def test_a_spoken_house_number_is_an_answer_whatever_the_nlu_guesses(runtime, say, nlu):
+    nlu.ES_RULES = [(r"^enfrente del", "request_human", 0.66), *FakeNLU.ES_RULES]
+    with runtime.Session() as s:
+        runtime.bot.start_call(call_sid="CA3", caller=PHONE, db_session=s)
+    say("", channel="voice", call_sid="CA3", digits="9")
+    assert say("hay un bache en sunset drive", channel="voice", call_sid="CA3").kind == "question"
+    reply = say("enfrente del ciento veinte", channel="voice", call_sid="CA3")
+    assert reply.kind == "confirm" and "120 Sunset Drive" in reply.text
