@@ -1,9 +1,10 @@
 """`make bench`: webhook turn latency over real HTTP vs. Rasa's own parse latency, same run.
 
-Starts a Rasa server and gunicorn on a scratch database, then sends 200 signed SMS turns
-(complete reports, questions, status checks), 200 voice turns (calls answered, spoken answers
-gathered) and 200 direct /model/parse calls. Reports medians and p99s, and the ratio of webhook
-to parse latency (machines here are noisy, so the ratio is the number to compare between runs).
+Starts an English and a Spanish Rasa server and gunicorn on a scratch database, then sends 200
+signed SMS turns in English interleaved with 200 in Spanish (complete reports, questions,
+status checks), 200 voice turns (calls answered, spoken answers gathered) and 200 direct
+/model/parse calls. Reports medians and p99s, the ratio of webhook to parse latency, and Spanish
+to English (machines here are noisy, so the ratios are the numbers to compare between runs).
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ CALL_SCRIPT = [
     "whats the status of case three one one zero zero zero zero zero one",
     "goodbye",
 ]
+SCRIPT_ES = [
+    "hay un bache enorme en la calle Elm",
+    "enfrente del 120",
+    "si",
+    "que dia pasa la basura?",
+    "estado del caso 311-000001",
+    "musica muy alta en el 44 de maple ave todas las noches",
+    "1",
+    "si",
+    "donde pago una multa de estacionamiento",
+    "gracias",
+]
 TURNS = 200
 
 
@@ -75,6 +88,12 @@ def main() -> None:
     """Run the benchmark and print/save the numbers."""
     model = ensure_model()
     rasa = RasaServer(model, log_path=ROOT / "reports" / "bench-rasa.log").start()
+    rasa_es = RasaServer(
+        ensure_model("es"),
+        token=rasa.token,
+        language="es",
+        log_path=ROOT / "reports" / "bench-rasa-es.log",
+    ).start()
     tmp = Path(tempfile.mkdtemp(prefix="civicline-bench-"))
     port, token = free_port(), "bench-token-" + os.urandom(8).hex()
     env = dict(
@@ -82,6 +101,7 @@ def main() -> None:
         DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
         CIVICLINE_PORT=str(port),
         CIVICLINE_RASA_URL=rasa.url,
+        CIVICLINE_RASA_URL_ES=rasa_es.url,
         CIVICLINE_RASA_TOKEN=rasa.token,
         TWILIO_AUTH_TOKEN=token,
         CIVICLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
@@ -93,17 +113,24 @@ def main() -> None:
         if not wait_healthy(base, web):
             raise SystemExit("gunicorn did not become healthy")
         turns: list[float] = []
-        lines = itertools.cycle(SCRIPT)
-        for i in range(TURNS):
-            sender = f"+1555019{i // len(SCRIPT):04d}"
-            started = time.perf_counter()
-            send(base, base, token, sender, next(lines))
-            turns.append((time.perf_counter() - started) * 1000)
+        turns_es: list[float] = []
+        lines, lines_es = itertools.cycle(SCRIPT), itertools.cycle(SCRIPT_ES)
+        for i in range(TURNS):  # interleaved, so both languages see the same machine noise
+            for prefix, script, samples in (
+                ("+1555019", lines, turns),
+                ("+1555029", lines_es, turns_es),
+            ):
+                sender = f"{prefix}{i // len(SCRIPT):04d}"
+                started = time.perf_counter()
+                send(base, base, token, sender, next(script))
+                samples.append((time.perf_counter() - started) * 1000)
         calls = voice_turns(base, token, TURNS)
         parse = latency_ms(rasa.client(), SCRIPT, rounds=TURNS)
+        parse_es = latency_ms(rasa_es.client(), SCRIPT_ES, rounds=TURNS)
     finally:
         stop(web)
         rasa.stop()
+        rasa_es.stop()
     result = {
         "turns": TURNS,
         "webhook_ms": {
@@ -115,7 +142,16 @@ def main() -> None:
             "p99": round(percentile(calls, 0.99), 1),
         },
         "rasa_parse_ms": {k: round(v, 1) for k, v in parse.items()},
+        "es_webhook_ms": {
+            "median": round(statistics.median(turns_es), 1),
+            "p99": round(percentile(turns_es, 0.99), 1),
+        },
+        "es_rasa_parse_ms": {k: round(v, 1) for k, v in parse_es.items()},
     }
+    result["es_to_en_median"] = round(
+        result["es_webhook_ms"]["median"] / result["webhook_ms"]["median"], 2
+    )
+    result["es_to_en_p99"] = round(result["es_webhook_ms"]["p99"] / result["webhook_ms"]["p99"], 2)
     result["voice_ratio_median"] = round(result["voice_turn_ms"]["median"] / parse["median"], 2)
     result["ratio_median"] = round(result["webhook_ms"]["median"] / parse["median"], 2)
     result["ratio_p99"] = round(result["webhook_ms"]["p99"] / parse["p99"], 2)
