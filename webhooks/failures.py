@@ -47,6 +47,15 @@ def _keep(channel: str) -> None:
         log.exception("could not keep failed %s message %s", channel, message_id)
 
 
+def _language(runtime: object, channel: str) -> str:
+    """The apology's language, from the words alone (the store may be what failed)."""
+    said = request.form.get("Body" if channel == "sms" else "SpeechResult", "")
+    try:
+        return str(runtime.bot.switching.languages.first_turn(said, "en"))  # type: ignore[attr-defined]
+    except Exception:  # never let the apology fail too
+        return "en"
+
+
 def register(bp: Blueprint, channel: str) -> None:
     """Answer any unexpected error in this blueprint's webhooks with TwiML, keeping the message."""
 
@@ -57,13 +66,19 @@ def register(bp: Blueprint, channel: str) -> None:
         log.exception("%s webhook %s failed", channel, request.path)
         _keep(channel)
         runtime = current_app.extensions["civicline"]
-        text = runtime.bot.wording.text("WEBHOOK_ERROR", channel)
+        language = _language(runtime, channel)
+        text = runtime.bot.wording.text("WEBHOOK_ERROR", channel, language)
         if channel == "sms":
             sms = MessagingResponse()
             sms.message(text)
             return Response(str(sms), mimetype="application/xml")
         settings = runtime.settings
         call = VoiceResponse()
-        call.say(text, voice=settings.voice, language=settings.voice_language)
+        spoken = runtime.bot.wording.voice_language(language) if language != "en" else None
+        call.say(
+            text,
+            voice=settings.voice_for(language),
+            language=spoken or settings.voice_language,
+        )
         call.hangup()
         return Response(str(call), mimetype="application/xml")

@@ -52,6 +52,16 @@ def test_an_unexpected_error_answers_twiml_and_keeps_the_message(settings):
     app.extensions["civicline"].db.dispose()
 
 
+def test_the_apology_is_in_the_language_the_resident_wrote_in(settings):
+    app = create_app(settings, nlu=BrokenNLU())
+    body = "hay un bache enorme en la calle Elm enfrente del 120"
+    resp = post_sms(app.test_client(), body, "+15550108003", "SM" + "f" * 32)
+    [message] = [m.text for m in ET.fromstring(resp.get_data(as_text=True)).iter("Message")]
+    spanish = app.extensions["civicline"].bot.wording.catalogues["es"].text("WEBHOOK_ERROR", "sms")
+    assert message.startswith(spanish.split("{")[0].strip())
+    app.extensions["civicline"].db.dispose()
+
+
 def test_a_failing_call_turn_says_sorry_in_twiml(settings):
     app = create_app(settings, nlu=BrokenNLU())
     from tests.conftest import PUBLIC_URL
