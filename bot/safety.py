@@ -210,7 +210,8 @@ class DangerDetector:
         masked = self.safe.sub(" _ ", words)
         if self.past.search(masked) and not self.still_now.search(masked):
             return Assessment(Danger.NONE, "past")
-        if self.explained.search(masked):
+        # an explanation may name a look-alike ("it was just fireworks"): read it unblanked too
+        if self.explained.search(masked) or self.explained.search(words):
             return Assessment(Danger.NONE, "look-alike")
         for name, pattern in self.danger.items():
             if pattern.search(masked):

@@ -99,3 +99,70 @@ def test_every_pattern_compiles_and_the_file_is_complete():
     for group in DETECTOR.danger.values():
         assert group.pattern
     assert DETECTOR.safe.search("fire hydrant") and DETECTOR.past.search("last week")
+
+
+# Defects found in review: each of these was misread by the lexicon.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # asking for the fire department: the look-alike "fire department" was blanked first
+        "call the fire department",
+        "someone call the fire dept",
+        "we need the fire department now",
+        # someone dangerous "still there" is happening now, not a past marker
+        "the guy with the gun is still there",
+        "hes still there and he has a knife",
+        # the English rob- words stay robberies
+        "someone is robbing the store",
+        "there are robbers in the store",
+        "he robs people at the bus stop",
+        # ... and the Spanish ones the English prefix used to catch
+        "estan robando la casa de al lado",
+    ],
+)
+def test_review_defects_clear(text):
+    assert DETECTOR.lexicon(text).level == Danger.CLEAR
+
+
+def test_someone_still_there_is_not_in_the_past():
+    found = DETECTOR.lexicon("the man who broke in is still there")
+    assert found.level == Danger.POSSIBLE and found.reason != "past"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the smoke alarm is going off",
+        "the smoke alarms are going off",
+        "the smoke detectors keep going off",
+        "all the fire alarms are going off in the building",
+    ],
+)
+def test_alarms_going_off_ask_singular_or_plural(text):
+    assert DETECTOR.lexicon(text).level >= Danger.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an explanation that names a look-alike still explains
+        "sounded like gunshots but it was just fireworks",
+        "heard shots outside, it was just some fireworks",
+        "sounded like gunshots but it was just nail guns",
+        "escuche balazos pero eran solo cohetes",
+        # names and words that only start like "rob"
+        "Robert from upstairs keeps parking in my spot",
+        "is this a robot can i get a person",
+        "the robot mower from the park is in the street",
+        "a robin is stuck in my chimney",
+        "we need a more robust snow plan",
+        "no quiero hablar con un robot",
+        # things, not people, "still there"
+        "that pothole on canal st is still there and its worse",
+        "the car that crashed into the fence is still there",
+        "does the city install smoke alarms for seniors",
+        "when is the fire department open house this year",
+    ],
+)
+def test_review_defects_not_clear(text):
+    assert DETECTOR.lexicon(text).level < Danger.CLEAR
