@@ -57,7 +57,7 @@ def test_twins_are_judged_like_their_english_originals(english, spanish):
         assert c["expect"] == original["expect"], c["id"]
         assert c["category"] == original["category"], c["id"]
         assert c["channel"] == original["channel"], c["id"]
-        assert c.get("known_issue") == original.get("known_issue"), c["id"]
+        # a known issue is the Spanish model's own (each is an NLU gap, named in the file)
 
 
 def test_keypad_turns_are_kept(english, spanish):
