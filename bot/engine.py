@@ -17,7 +17,7 @@ from bot.locations import StreetDirectory
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
-from bot.state import DialogueState, Slot, Step
+from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred
 from cases.models import Conversation, ResidentLanguage, utcnow
@@ -153,7 +153,8 @@ class Engine:
             if known is not None and not conv.state:
                 conv.language = self.wording.language(known.language)
             language = conv.language
-        return Reply(self.wording.text("WELCOME", "voice", language), "welcome", language=language)
+        welcome = self.wording.text("WELCOME", "voice", language)
+        return Reply(welcome, "welcome", keys=True, language=language)
 
     def end_call(
         self, *, call_sid: str, status: str, duration: int | None, db_session: Session
@@ -251,11 +252,7 @@ class Engine:
         if keyword == "opt_out":
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
-        keys = (
-            reply.kind in {"keypad", "confirm", "danger_check"}
-            or state.pending == Slot.ATTRIBUTE
-            or state.step in {Step.AWAITING_CASE, Step.OFFER_SMS}
-        )
+        keys = turn.channel == "voice"  # every step takes keys: 8 text, 9 language, 0 operator
         return Reply(
             reply.text,
             reply.kind,

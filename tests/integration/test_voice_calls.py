@@ -79,7 +79,7 @@ def stored(app, model):
 def test_answering_greets_and_gathers_speech_with_hints(call):
     root = call.answer()
     gather = root.find("Gather")
-    assert gather is not None and gather.get("input") == "speech"
+    assert gather is not None and gather.get("input") == "speech dtmf"  # 9 Spanish, 8 text
     assert gather.get("speechTimeout") == "auto" and gather.get("language") == "en-US"
     assert gather.get("action") == "/twilio/voice/gather?t=1"
     assert "pothole" in gather.get("hints") and "elm" in gather.get("hints")
