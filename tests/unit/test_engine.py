@@ -12,20 +12,9 @@ from bot.engine import Engine, Turn
 from cases.models import Case, Conversation, OptOut
 from cases.models import Turn as TurnRow
 from runtime import build_runtime
-from tests.fakes import FakeNLU
 
 PHONE = "+15550100001"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def nlu() -> FakeNLU:
-    return FakeNLU()
-
-
-@pytest.fixture
-def runtime(settings, nlu):
-    return build_runtime(settings, nlu)
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from nlu.client import LanguageRouter, NLUError, RasaClient
 from nlu.languages import LANGUAGES, lookup
 from settings import Settings
+from tests.twilio_standin import JsonHandler
 
 
 class FakeRasa:
@@ -21,19 +22,11 @@ class FakeRasa:
         seen: list[str] = []
         self.seen = seen
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 seen.append(body["text"])
-                out = json.dumps({"intent": {"name": intent, "confidence": 0.9}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *_: object) -> None:
-                pass
+                self._json(200, {"intent": {"name": intent, "confidence": 0.9}})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

@@ -12,21 +12,10 @@ from bot.engine import Turn
 from cases.models import Case, Conversation, OutboundMessage, ResidentLanguage
 from cases.service import change_status
 from cases.users import create_user
-from runtime import build_runtime
 from tests.fakes import FakeNLU
 
 PHONE = "+15550100042"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def nlu() -> FakeNLU:
-    return FakeNLU()
-
-
-@pytest.fixture
-def runtime(settings, nlu):
-    return build_runtime(settings, nlu)
 
 
 @pytest.fixture
