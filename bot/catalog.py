@@ -8,9 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cases.public import PublicPolicy
+from datafiles import load_yaml
 
 DATATYPES = {"string", "number", "text", "singlevaluelist"}
 # Intents that steer the conversation (the catalogue and knowledge base name the others).
@@ -261,7 +260,7 @@ class Catalog:
     @classmethod
     def load(cls, path: Path, languages: tuple[str, ...] = ()) -> Catalog:
         """Read and check data/services.yml: every service translated into every language."""
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path)
         services = [_service(s) for s in raw["services"]]
         translations = {
             language: cls(

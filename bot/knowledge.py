@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from datafiles import load_yaml
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class KnowledgeBase:
     @classmethod
     def load(cls, path: Path, languages: tuple[str, ...] = ()) -> KnowledgeBase:
         """Read data/knowledge_base.yml: every answer in every language (a `<language>:` block)."""
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path)
         answers = raw["answers"]
         translations = {
             language: cls([_answer(a, a.get(language), language) for a in answers])

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-import yaml
-
+from datafiles import load_yaml
 from nlu.client import Parse
 
 # The NLU's emergency intent counts at a lower confidence than any other intent: top-ranked at
@@ -183,7 +182,7 @@ class DangerDetector:
         in, so every language runs on every message (the language is not known before the words,
         and residents mix them). languages: which of those to merge (default: all of them).
         """
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path)
         extra = data.get("languages") or {}
         chosen = [_expand(extra[name]) for name in (extra if languages is None else languages)]
         sections = [data, *chosen]

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from datafiles import load_yaml
 from nlu.client import FALLBACK_INTENT, NLU, clean_for_rasa
 from nlu.rasa_cli import HELD_OUT, rasa_bin, rasa_env, run_rasa
 
@@ -22,7 +21,7 @@ OUT_OF_SCOPE = {"out_of_scope", FALLBACK_INTENT}
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
     """(text, intent) pairs of a Rasa NLU YAML file, with entity markup removed."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path)
     pairs = []
     for block in doc.get("nlu", []):
         if "intent" not in block:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from babel.dates import format_date
 
+from datafiles import load_yaml
 from wording.uses import USES
 
 CHANNELS = ("sms", "voice")
@@ -64,7 +65,7 @@ def _variants(key: str, raw: Any, where: str) -> dict[str, str]:
 
 def _parse(path: Path) -> Catalogue:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("messages"), dict):
