@@ -31,21 +31,28 @@ from runtime import build_runtime
 pytestmark = pytest.mark.rasa
 SETS = Path(__file__).parents[1] / "emergency"
 ADVISED = {"emergency", "danger_check"}
-NLU_LANGUAGES = {"en"}  # add "es" when a Spanish model is served: the sets need no change
+NLU_LANGUAGES = {"en", "es"}  # measured through the whole bot with that language's model
 MIN_SIZE = {"en": 75}  # messages of each kind a set needs; 40 for a newer language
 SUMMARY: list[str] = []
 _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory, rasa_server):
+def runtime(tmp_path_factory, rasa_server, rasa_server_es):
     from cases.migrate import upgrade
     from settings import Settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('emergencies') / 'civicline.db'}"
     upgrade(url)
     settings = Settings.from_env({}, database_url=url)
-    rt = build_runtime(replace(settings, rasa_url=rasa_server.url, rasa_token=rasa_server.token))
+    rt = build_runtime(
+        replace(
+            settings,
+            rasa_url=rasa_server.url,
+            rasa_token=rasa_server.token,
+            rasa_language_urls={"es": rasa_server_es.url},
+        )
+    )
     yield rt
     rt.db.dispose()
 
