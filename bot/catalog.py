@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot import wordlists
 from cases.public import PublicPolicy
 from datafiles import load_yaml
 
@@ -67,9 +67,7 @@ class Attribute:
 
 def _words(text: str) -> str:
     """Lower case with accents off ("calefacción" matches "calefaccion"), padded for whole words."""
-    bare = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in bare if not unicodedata.combining(c))
-    return " " + re.sub(r"[^a-z0-9']+", " ", bare) + " "
+    return " " + re.sub(r"[^a-z0-9']+", " ", wordlists.fold(text)) + " "
 
 
 def mention(values: tuple[Value, ...], text: str) -> Value | None:

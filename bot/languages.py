@@ -8,11 +8,12 @@ the conversation's language rather than guessed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from bot import wordlists
 
 FIRST_TURN_CONFIDENCE = 0.9  # a new conversation takes a language identified at least this surely
 SWITCH_CONFIDENCE = 0.99  # a later message switches the conversation only when this sure
@@ -24,9 +25,7 @@ NEGATION = re.compile(r"\b(no|not|dont|don t|do not|cant|can t|cannot)\b")
 
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation to spaces: how language names are compared."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", wordlists.fold(text)).split())
 
 
 @cache

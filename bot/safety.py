@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from bot import wordlists
 from datafiles import load_yaml
 from nlu.client import Parse
 
@@ -110,9 +110,7 @@ def normalise(text: str) -> str:
 
     Accents are folded ("está" -> "esta", "ñ" -> "n") because residents text without them.
     """
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("\u2019", "'").replace("'", "")
+    text = wordlists.fold(text).replace("\u2019", "'").replace("'", "")
     text = re.sub(r"[^\w\s/-]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 

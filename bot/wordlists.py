@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from datafiles import load_yaml
 
 WORDS_YML = Path(__file__).resolve().parents[1] / "data" / "words.yml"
 LANGUAGES = ("en", "es")
@@ -17,9 +17,7 @@ LANGUAGES = ("en", "es")
 @cache
 def table(language: str) -> dict[str, Any]:
     """The lists for one language (empty for English, whose lists live in code)."""
-    with WORDS_YML.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return data.get(language) or {}
+    return (load_yaml(WORDS_YML) or {}).get(language) or {}
 
 
 @cache
@@ -42,7 +40,10 @@ def pattern(language: str, key: str, how: str = "search") -> re.Pattern[str]:
 
 
 def fold(text: str) -> str:
-    """Lower-case without accents or Spanish opening marks: "¿Dónde?" -> "donde?"."""
+    """Lower-case without accents or Spanish opening marks: "¿Dónde?" -> "donde?".
+
+    The one accent folding: danger words, choices, language names and word lists all use it.
+    """
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
     return text.replace("¿", " ").replace("¡", " ")
