@@ -20,7 +20,7 @@ from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred
-from cases.models import Conversation, ResidentLanguage, utcnow
+from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.public import public_request
 from cases.service import find_case_number, get_case
@@ -149,9 +149,9 @@ class Engine:
             conv = conversations.open_call(
                 db_session=db_session, call_sid=call_sid, caller=caller, now=self.clock()
             )
-            known = db_session.get(ResidentLanguage, caller)
+            known = conversations.remembered_language(db_session=db_session, phone=caller)
             if known is not None and not conv.state:
-                conv.language = self.wording.language(known.language)
+                conv.language = self.wording.language(known)
             language = conv.language
         welcome = self.wording.text("WELCOME", "voice", language)
         return Reply(welcome, "welcome", keys=True, language=language)

@@ -54,12 +54,17 @@ def current_language(
             )
         ).first()
     if conversation is None or not (call_sid or _live(conversation, now, timeout)):
-        known = db_session.get(ResidentLanguage, sender)
-        return (known.language if known else None), True
+        return remembered_language(db_session=db_session, phone=sender), True
     said = db_session.scalars(
         select(Turn.id).where(Turn.conversation_id == conversation.id).limit(1)
     ).first()
     return conversation.language, said is None
+
+
+def remembered_language(*, db_session: Session, phone: str) -> str | None:
+    """The language a number last used (None: never seen)."""
+    known = db_session.get(ResidentLanguage, phone)
+    return known.language if known else None
 
 
 def remember_language(
