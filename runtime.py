@@ -47,6 +47,7 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
             lang: {s.service_code: s.service_name for s in catalog.localized(lang).services}
             for lang in languages
         },
+        site=settings.public_url,
     )
     streets = StreetDirectory.load(settings.data_dir / "streets.csv")
     nlu = nlu or LanguageRouter.from_urls(

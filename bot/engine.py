@@ -19,7 +19,7 @@ from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
-from cases import conversations, deferred
+from cases import conversations, deferred, lifecycle
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.public import public_request
@@ -329,6 +329,8 @@ class Engine:
                 state.reset()
                 return d.say("ANYTHING_ELSE", "menu")
             return d.say("HOLDING", "holding")
+        if not d.voice and keywords.is_follow(d.text, language=d.language):
+            return self._follow(d, db_session)
         reports = self.reports[d.language]
         answering = state.step == Step.COLLECTING and state.report and reports.fits(d, state.report)
         if (d.confident("request_human") and not answering) or (
@@ -418,6 +420,24 @@ class Engine:
         name, kind = SIMPLE[str(intent)]
         return d.say(name, kind)
 
+    def _follow(self, d: Dialogue, db_session: Session) -> Reply:
+        """FOLLOW [case]: updates of a case (by default the known problem just linked to)."""
+        number = find_case_number(d.text) or d.state.case
+        if not number:
+            return d.say("FOLLOW_WHICH", "question")
+        case = get_case(db_session=db_session, service_request_id=number)
+        if case is None:
+            return d.say("CASE_UNKNOWN", "status_unknown", number=number)
+        added = lifecycle.follow(
+            db_session=db_session,
+            case=case,
+            phone=d.turn.sender,
+            language=d.language,
+            now=d.now,
+        )
+        d.state.case = None
+        return d.say("FOLLOWING" if added else "ALREADY_FOLLOWING", "following", number=number)
+
     def _status(self, d: Dialogue, number: str, db_session: Session) -> Reply:
         case = get_case(db_session=db_session, service_request_id=number)
         said = spell_digits(number) if d.voice else number
@@ -435,16 +455,8 @@ class Engine:
             number=said,
             service=service.service_name if service else case.service_name,
             where=d.words("AT_PLACE", address=where) if where else "",
-            status=status_word(d, case.status),
+            status=lifecycle.status_words(self.wording, case, d.turn.channel, d.language),
             when=self.wording.date(case.updated_datetime, d.language),
             notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
         )
         return Reply(reply.text, "status", case_number=number)
-
-
-def status_word(d: Dialogue, status: str) -> str:
-    """A case status in the resident's language (STATUS_OPEN...); unknown ones as stored."""
-    try:
-        return d.words(f"STATUS_{status.upper()}")
-    except KeyError:
-        return status

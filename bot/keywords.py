@@ -46,6 +46,7 @@ SKIP_WORDS = {
     "n/a",
 }
 BACK_TO_BOT = {"menu", "bot", "start over", "restart", "main menu"}
+FOLLOW = {"follow", "follow it", "follow case", "follow this", "follow that case", "updates"}
 
 
 def normalise(text: str) -> str:
@@ -101,6 +102,14 @@ def is_skip(text: str, *, language: str = "en") -> bool:
 def is_back_to_bot(text: str, *, language: str = "en") -> bool:
     """The resident waiting for staff asks for the bot's menu again ("menu", "volver")."""
     return _answer(text, language, BACK_TO_BOT, "back_to_bot")
+
+
+def is_follow(text: str, *, language: str = "en") -> bool:
+    """The resident asks for a case's updates ("follow", "FOLLOW 311-000123", "seguir")."""
+    return _answer(CASE_NUMBER.sub(" ", text), language, FOLLOW, "follow")
+
+
+CASE_NUMBER = re.compile(r"\b311\s*[-–.]?\s*\d{6,10}\b")
 
 
 def _answer(text: str, language: str, english: set[str], key: str) -> bool:

@@ -15,6 +15,7 @@ from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
 from cases.models import Case
 from cases.outbox import enqueue_sms
+from cases.public import case_link
 from cases.service import create_case, get_case
 
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
@@ -311,17 +312,20 @@ class ReportFlow:
             contact_phone=d.turn.sender,
             conversation_id=d.conversation.id,
             language=self.language,
+            updates_wanted=not d.voice,  # a caller asks for texts by accepting the number's
             now=d.now,
         )
         d.case = case
         number = str(case.service_request_id)
-        note = ""
+        note, original = "", None
         if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):
             said = str(original.service_request_id)
             note = d.words("DUPLICATE_NOTE", number=spell_digits(said) if d.voice else said)
         d.state.reset()
         if d.voice:
             d.state.step, d.state.case = Step.OFFER_SMS, number
+        elif note and original is not None:  # "FOLLOW" next follows the known problem
+            d.state.case = original.service_request_id
         reply = d.say(
             "FILED",
             "filed",
@@ -330,6 +334,7 @@ class ReportFlow:
             agency=service.agency,
             next_steps=service.next_steps,
             duplicate=f"{note} " if note else "",
+            link=case_link(d.wording.site, case),
         )
         return Reply(reply.text, "filed", case_number=number)
 
@@ -344,6 +349,7 @@ class ReportFlow:
             return d.say("SMS_DECLINED", "menu")
         case = get_case(db_session=db_session, service_request_id=number)
         if case is not None:
+            case.updates_wanted = True  # the caller takes texts: status changes reach them too
             enqueue_sms(
                 db_session=db_session,
                 to=d.turn.sender,
@@ -356,6 +362,7 @@ class ReportFlow:
                     if case.address
                     else "",
                     number=number,
+                    link=case_link(d.wording.site, case),
                 ),
                 reason="case_number",
                 conversation_id=d.conversation.id,

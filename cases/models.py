@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -120,7 +121,8 @@ class Case(Base):
     service_request_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     service_code: Mapped[str] = mapped_column(String(64), index=True)
     service_name: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
+    # cases.enums.CaseStatus: received | assigned | in_progress | reopened | closed
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     status_notes: Mapped[str | None] = mapped_column(Text)  # the public note: published
     internal_notes: Mapped[str | None] = mapped_column(Text)  # staff only, never published
     agency_responsible: Mapped[str] = mapped_column(String(128))
@@ -143,6 +145,32 @@ class Case(Base):
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(128))  # the agency's crew or team
+    resolution: Mapped[str | None] = mapped_column(String(32))  # cases.enums.Resolution
+    # referred: {"to", "phone"}; unable_to_act: {"reason"} (public, shown with the outcome)
+    resolution_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    closed_datetime: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # the reporter asked for texts about it (SMS reporters; callers who accepted the text)
+    updates_wanted: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # the unguessable end of the public case page's address: /c/311-000123-<token>
+    public_token: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_cases_duplicate_of", "duplicate_of"),)
+
+
+class CaseFollower(Base):
+    """A phone number that asked for a case's updates ("follow") besides its reporter."""
+
+    __tablename__ = "case_followers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    phone: Mapped[str] = mapped_column(String(64))  # personal data: never published
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("uq_case_followers_case_phone", "case_id", "phone", unique=True),)
 
 
 class Turn(Base):
@@ -358,6 +386,8 @@ class CaseEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     notes: Mapped[str | None] = mapped_column(Text)  # internal: staff only
     public_note: Mapped[str | None] = mapped_column(Text)  # texted to the reporter, published
+    resolution: Mapped[str | None] = mapped_column(String(32))  # set when it closed the case
+    assigned_to: Mapped[str | None] = mapped_column(String(128))  # set when it assigned the case
 
 
 class TrainingCandidate(Base):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cases.models import Case
+from cases.enums import CaseStatus, open311_status
+from cases.models import Case, CaseEvent
 
 HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
 UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
@@ -78,8 +79,9 @@ def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
         description = summary
     return {
         "service_request_id": case.service_request_id,
-        "status": case.status,
+        "status": open311_status(case.status),
         "status_notes": case.status_notes or None,
+        "status_description": status_description(case),
         "service_name": case.service_name,
         "service_code": case.service_code,
         "description": description,
@@ -96,3 +98,94 @@ def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
         # only a link an API client chose to publish; texted photos are never public here
         "media_url": case.media_url if case.source == "open311" else None,
     }
+
+
+# The public words of each status and outcome, in English (Open311, staff); residents' pages
+# and texts use the message catalogue of their language instead.
+STATUS_WORDS = {
+    CaseStatus.RECEIVED: "Received",
+    CaseStatus.ASSIGNED: "Assigned",
+    CaseStatus.IN_PROGRESS: "In progress",
+    CaseStatus.REOPENED: "Reopened",
+    CaseStatus.CLOSED: "Closed",
+}
+RESOLUTION_WORDS = {
+    "fixed": "fixed",
+    "duplicate": "duplicate of {of}",
+    "referred": "referred to {to}, {phone}",
+    "no_action_needed": "no action needed",
+    "unable_to_act": "the city could not act: {reason}",
+}
+
+
+def outcome(resolution: str | None, detail: Mapping[str, Any] | None) -> str:
+    """A resolution code and its detail in English words ('referred to Riverton Gas, ...')."""
+    if not resolution:
+        return ""
+    template = RESOLUTION_WORDS.get(resolution, resolution)
+    values = {"of": "", "to": "", "phone": "", "reason": "", **(detail or {})}
+    return template.format(**values)
+
+
+def status_description(case: Case) -> str:
+    """The status in words beyond Open311's open/closed: 'Assigned to Crew 4', 'Closed: fixed'."""
+    words = STATUS_WORDS.get(case.status, case.status.replace("_", " ").capitalize())  # type: ignore[call-overload]
+    if case.status == CaseStatus.ASSIGNED and case.assigned_to:
+        return f"{words} to {case.assigned_to}"
+    if case.status == CaseStatus.CLOSED and case.resolution:
+        return f"{words}: {outcome(case.resolution, case.resolution_detail)}"
+    return words
+
+
+def timeline(case: Case, events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """The public history of a case: filing and each status change, with its public note.
+
+    Internal notes, who did it and texts sent are left out.
+    """
+    entries: list[dict[str, Any]] = []
+    for event in events:
+        if event.kind == "filed":
+            entries.append(
+                {"datetime": _iso(event.at), "status": CaseStatus.RECEIVED, "type": "received"}
+            )
+        elif event.kind == "status" and event.to_status:
+            entry: dict[str, Any] = {
+                "datetime": _iso(event.at),
+                "status": event.to_status,
+                "type": event.to_status if event.to_status != event.from_status else "note",
+            }
+            if event.assigned_to:
+                entry["assigned_to"] = event.assigned_to
+            if event.to_status == CaseStatus.CLOSED and event.resolution:
+                entry["resolution"] = event.resolution
+                detail = dict(case.resolution_detail or {}) if event.resolution else {}
+                entry["outcome"] = outcome(event.resolution, detail)
+            if event.public_note:
+                entry["note"] = event.public_note
+            entries.append(entry)
+    return entries
+
+
+def open311_notes(case: Case, events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """The `notes` extension (GET requests/{id}?extensions=true): the public timeline."""
+    notes = []
+    for entry in timeline(case, events):
+        summary = STATUS_WORDS.get(entry["status"], entry["status"])
+        if entry.get("assigned_to"):
+            summary = f"{summary} to {entry['assigned_to']}"
+        if entry.get("outcome"):
+            summary = f"{summary}: {entry['outcome']}"
+        notes.append(
+            {
+                "datetime": entry["datetime"],
+                "type": entry["type"],
+                "summary": summary,
+                "description": entry.get("note"),
+            }
+        )
+    return notes
+
+
+def case_link(site: str, case: Case) -> str:
+    """The public page of a case: {site}/c/311-000123-k7Q2xR (the token makes it unguessable)."""
+    return f"{site.rstrip('/')}/c/{case.service_request_id}-{case.public_token}"

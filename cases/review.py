@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.audit import record
+from cases.enums import OPEN_STATUSES
 from cases.models import Case, Conversation, TrainingCandidate, Turn, User, utcnow
 
 T = TypeVar("T")
@@ -137,7 +138,9 @@ def list_cases(*, db_session: Session, filters: CaseFilters) -> tuple[list[Case]
     query = select(Case).where(Case.service_request_id.is_not(None))
     if filters.service_code:
         query = query.where(Case.service_code == filters.service_code)
-    if filters.status:
+    if filters.status == "open":  # any status but closed
+        query = query.where(Case.status.in_(OPEN_STATUSES))
+    elif filters.status:
         query = query.where(Case.status == filters.status)
     if filters.agency:
         query = query.where(Case.agency_responsible == filters.agency)

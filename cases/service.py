@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from cases.audit import record
-from cases.models import Case, CaseEvent, User, utcnow
-from cases.outbox import enqueue_sms
+from cases.enums import OPEN_STATUSES, CaseStatus
+from cases.lifecycle import new_token
+from cases.models import Case, CaseEvent, utcnow
 from cases.redact import redact
-from wording import Wording
 
 CASE_PREFIX = "311-"
 CASE_NUMBER_RE = re.compile(r"\b311\s*[-–.]?\s*(\d{6,10})\b")
@@ -52,6 +51,7 @@ def create_case(
     api_key_id: int | None = None,
     conversation_id: int | None = None,
     language: str = "en",
+    updates_wanted: bool = True,
     now: datetime | None = None,
 ) -> Case:
     """File a new open case and give it its public number (inside the caller's transaction).
@@ -78,7 +78,7 @@ def create_case(
         lat=lat,
         long=long,
         attributes=attributes or {},
-        status="open",
+        status=CaseStatus.RECEIVED,
         service_notice=service_notice,
         requested_datetime=now,
         updated_datetime=now,
@@ -92,13 +92,20 @@ def create_case(
         duplicate_of=duplicate.id if duplicate else None,
         conversation_id=conversation_id,
         language=language,
+        updates_wanted=updates_wanted,
+        public_token=new_token(),
     )
     db_session.add(case)
     db_session.flush()
     case.service_request_id = format_case_number(case.id)
     db_session.add(
         CaseEvent(
-            case_id=case.id, at=now, kind="filed", to_status="open", actor_name=source, notes=None
+            case_id=case.id,
+            at=now,
+            kind="filed",
+            to_status=CaseStatus.RECEIVED,
+            actor_name=source,
+            notes=None,
         )
     )
     db_session.flush()
@@ -128,7 +135,7 @@ def find_duplicate(
     """An open case of the same service at the same address (or within ~30 m), recently filed."""
     query: Select[tuple[Case]] = select(Case).where(
         Case.service_code == service_code,
-        Case.status == "open",
+        Case.status.in_(OPEN_STATUSES),
         Case.requested_datetime >= now - DUPLICATE_WINDOW,
     )
     if address:
@@ -141,98 +148,3 @@ def find_duplicate(
     else:
         return None
     return db_session.scalars(query.order_by(Case.id)).first()
-
-
-STATUSES = ("open", "closed")
-
-
-class CaseError(ValueError):
-    """A case change that cannot be made."""
-
-
-def change_status(
-    *,
-    db_session: Session,
-    case: Case,
-    status: str,
-    notes: str,
-    actor: User,
-    wording: Wording,
-    public_note: str = "",
-    now: datetime | None = None,
-) -> CaseEvent:
-    """Set status and notes, keep the history, audit it and queue the resident's text, at once.
-
-    `notes` are internal (staff only); `public_note` is texted to the reporter and published.
-    """
-    if status not in STATUSES:
-        raise CaseError("status must be open or closed")
-    notes = redact(notes.strip())[:2000]
-    public_note = redact(public_note.strip())[:1000]
-    if status == case.status and not notes and not public_note:
-        raise CaseError("nothing changed: pick another status or add a note")
-    now = now or utcnow()
-    event = CaseEvent(
-        case_id=case.id,
-        at=now,
-        actor_name=actor.username,
-        kind="status",
-        from_status=case.status,
-        to_status=status,
-        notes=notes or None,
-        public_note=public_note or None,
-    )
-    db_session.add(event)
-    record(
-        db_session=db_session,
-        actor=actor,
-        action="case.status",
-        target_type="case",
-        target_id=case.service_request_id,
-        now=now,
-        detail={"from": case.status, "to": status, "notes": notes, "public_note": public_note},
-    )
-    case.status, case.updated_datetime = status, now
-    if notes:
-        case.internal_notes = notes
-    if public_note:
-        case.status_notes = public_note
-    notes = public_note  # only the public note leaves the console
-    if case.contact_phone:
-        body = status_text(wording, case, notes)
-        enqueue_sms(
-            db_session=db_session,
-            to=case.contact_phone,
-            body=body[:1200],
-            reason="case_status",
-            case_id=case.id,
-            now=now,
-        )
-        db_session.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                actor_name="outbox",
-                kind="notified",
-                notes="text to the resident queued",
-            )
-        )
-    db_session.flush()
-    return event
-
-
-def status_text(wording: Wording, case: Case, note: str) -> str:
-    """The text telling the reporter their case changed, in the language they reported in."""
-    lang = case.language
-
-    def words(name: str, **values: Any) -> str:
-        return wording.text(name, "sms", lang, **values)
-
-    return words(
-        "STATUS_CHANGED",
-        number=case.service_request_id,
-        service=wording.service_name(case.service_code, lang) or case.service_name,
-        where=words("AT_PLACE", address=case.address) if case.address else "",
-        status=words(f"STATUS_{case.status.upper()}"),
-        note=words("STATUS_NOTE", note=note) if note else "",
-    )

@@ -8,9 +8,11 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import Service
+from cases.enums import RESOLUTIONS, STATUSES
+from cases.lifecycle import CaseError, Change, linked_cases, update_case
 from cases.models import Case, CaseEvent, OutboundMessage, Turn
+from cases.public import case_link
 from cases.review import CaseFilters, list_cases
-from cases.service import CaseError, change_status
 from console.blueprint import bp, login_required, runtime
 from console.filters import choice, day, page
 from console.languages import supported
@@ -40,6 +42,7 @@ def cases() -> Any:
         filters=filters,
         services=rt.catalog.services,
         agencies=agencies,
+        status_choices=[("open", "open (any)")] + [(x, x.replace("_", " ")) for x in STATUSES],
     )
 
 
@@ -75,10 +78,15 @@ def case(number: str) -> Any:
             )
         )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
+        linked = linked_cases(db_session, found)
     service = runtime().catalog.by_code.get(found.service_code)
     return render_template(
         "case.html",
         case=found,
+        linked=linked,
+        statuses=STATUSES,
+        resolutions=RESOLUTIONS,
+        public_link=case_link(runtime().settings.public_url, found),
         events=events,
         turns=turns,
         texts=texts,
@@ -100,7 +108,7 @@ def _readable(service: Service | None, attributes: dict[str, str]) -> list[tuple
 @bp.post("/cases/<number>/status")
 @login_required()
 def case_status(number: str) -> Any:
-    """Change the status (open/closed) with notes; the resident is texted."""
+    """Change the status (closing needs a resolution and a public note); residents are texted."""
     rt = runtime()
     try:
         with rt.Session() as db_session, db_session.begin():
@@ -109,17 +117,27 @@ def case_status(number: str) -> Any:
             ).first()
             if found is None:
                 abort(404)
-            change_status(
+            form = request.form
+            update_case(
                 db_session=db_session,
                 case=found,
-                status=request.form.get("status", ""),
-                notes=request.form.get("notes", ""),
-                public_note=request.form.get("public_note", ""),
+                change=Change(
+                    status=form.get("status", ""),
+                    notes=form.get("notes", ""),
+                    public_note=form.get("public_note", ""),
+                    assigned_to=form.get("assigned_to", ""),
+                    resolution=form.get("resolution", ""),
+                    duplicate_of=form.get("duplicate_of", ""),
+                    referred_to=form.get("referred_to", ""),
+                    referred_phone=form.get("referred_phone", ""),
+                    reason=form.get("reason", ""),
+                ),
                 actor=g.user,
                 wording=rt.bot.wording,
+                policy=rt.catalog.policy,
             )
     except CaseError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Case {number} updated; the resident will get a text.")
+        flash(f"Case {number} updated; residents who asked for updates will get a text.")
     return redirect(url_for("console.case", number=number))

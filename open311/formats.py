@@ -14,7 +14,7 @@ ROOTS = {
     "requests": ("service_requests", "request"),
     "errors": ("errors", "error"),
 }
-LIST_ITEMS = {"attributes": "attribute", "values": "value"}
+LIST_ITEMS = {"attributes": "attribute", "values": "value", "notes": "note"}
 # Characters XML 1.0 cannot carry at all (C0 controls but tab/CR/LF, surrogates, U+FFFE/F).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

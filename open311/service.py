@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot.catalog import Attribute, Catalog, Service
 from bot.locations import StreetDirectory
-from cases.models import ApiKey, Case, utcnow
-from cases.public import public_request
+from cases.enums import STATUSES, open311_status
+from cases.models import ApiKey, Case, CaseEvent, utcnow
+from cases.public import open311_notes, public_request
 from cases.service import create_case
 from wording import Wording
 
@@ -310,18 +311,29 @@ def search_requests(
         if codes:
             query = query.where(Case.service_code.in_(codes))
         if statuses:
-            query = query.where(Case.status.in_(statuses))
+            wanted = [x for x in STATUSES if open311_status(x) in statuses]
+            query = query.where(Case.status.in_(wanted))
     query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
     return [request_body(case, catalog) for case in db_session.scalars(query)]
 
 
 def get_request(
-    *, db_session: Session, service_request_id: str, catalog: Catalog
+    *, db_session: Session, service_request_id: str, catalog: Catalog, extensions: bool = False
 ) -> list[dict[str, Any]]:
-    """GET requests/{id}: a one-element list, as the spec returns it, or a 404."""
+    """GET requests/{id}: a one-element list, as the spec returns it, or a 404.
+
+    `extensions=true` adds the `notes` extension: the public timeline (status changes with
+    their outcome and public note), as Chicago's and SeeClickFix's Open311 servers give it.
+    """
     case = db_session.scalars(
         select(Case).where(Case.service_request_id == service_request_id)
     ).first()
     if case is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    return [request_body(case, catalog)]
+    body = request_body(case, catalog)
+    if extensions:
+        events = db_session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+        body["notes"] = open311_notes(case, list(events))
+    return [body]

@@ -172,7 +172,10 @@ def one(args: dict[str, str], request_id: str) -> tuple[Any, int]:
     runtime = _runtime()
     with runtime.Session() as db_session:
         return api.get_request(
-            db_session=db_session, service_request_id=request_id, catalog=runtime.catalog
+            db_session=db_session,
+            service_request_id=request_id,
+            catalog=runtime.catalog,
+            extensions=args.get("extensions", "").strip().lower() == "true",
         ), 200
 
 

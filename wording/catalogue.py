@@ -145,6 +145,7 @@ class Wording:
     catalogues: dict[str, Catalogue]
     # service code -> name per language (from data/services.yml), for texts the store sends
     service_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    site: str = ""  # the public address (CIVICLINE_PUBLIC_URL), for links to case pages
 
     @property
     def languages(self) -> tuple[str, ...]:

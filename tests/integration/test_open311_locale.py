@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app import create_app
 from cases.api_keys import create_api_key
+from cases.lifecycle import Change, update_case
 from cases.models import Case, OutboundMessage
-from cases.service import change_status
 from cases.users import create_user
 from tests.fakes import FakeNLU
 from tests.open311_schemas import post_response_validator, validate
@@ -151,12 +151,10 @@ def test_a_request_filed_with_locale_es_is_spanish_for_its_reporter(api):
         case = s.scalars(select(Case).where(Case.service_request_id == number)).one()
         assert case.language == "es"
         staff = create_user(db_session=s, username="ana", password="x" * 12, role="supervisor")
-        change_status(
+        update_case(
             db_session=s,
             case=case,
-            status="closed",
-            notes="",
-            public_note="Reparado.",
+            change=Change("closed", notes="", public_note="Reparado.", resolution="fixed"),
             actor=staff,
             wording=runtime.bot.wording,
         )

@@ -212,7 +212,7 @@ def test_no_planted_personal_data_on_any_public_surface(planted, client, sms):
 
 
 def test_public_note_is_published_and_internal_note_is_not(app, client, sms):
-    from cases.service import change_status
+    from cases.lifecycle import Change, update_case
     from cases.users import create_user
 
     number = file_by_sms(sms, "pothole at 14 Elm St", "it is deep", sender="+15550109003")
@@ -220,12 +220,15 @@ def test_public_note_is_published_and_internal_note_is_not(app, client, sms):
     with runtime.Session() as s, s.begin():
         staff = create_user(db_session=s, username="sam", password="x" * 12, role="supervisor")
         case = s.scalars(select(Case).where(Case.service_request_id == number)).one()
-        change_status(
+        update_case(
             db_session=s,
             case=case,
-            status="closed",
-            notes="Tenant Ana Ruiz 555-867-5309",
-            public_note="Filled on Tuesday.",
+            change=Change(
+                "closed",
+                notes="Tenant Ana Ruiz 555-867-5309",
+                public_note="Filled on Tuesday.",
+                resolution="fixed",
+            ),
             actor=staff,
             wording=runtime.bot.wording,
         )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.engine import Engine, Turn
-from cases.models import Case, Conversation, OptOut
+from cases.models import Case, CaseFollower, Conversation, OptOut
 from cases.models import Turn as TurnRow
 from runtime import build_runtime
 
@@ -49,7 +49,7 @@ def test_pothole_report_asks_only_what_is_missing_and_files(say, runtime):
     assert case.service_code == "PW-POTHOLE"
     assert case.address == "120 Elm Street"
     assert case.attributes == {"size": "large"}  # "huge" is a synonym of large
-    assert case.status == "open" and case.source == "sms" and case.lat is not None
+    assert case.status == "received" and case.source == "sms" and case.lat is not None
 
 
 def test_report_without_location_asks_for_it_then_intersection_is_enough(say, runtime):
@@ -94,7 +94,7 @@ def test_status_of_existing_and_unknown_case(say):
     number = say("yes").case_number
     reply = say(f"status of {number}")
     assert reply.kind == "status" and number in reply.text and "Pothole" in reply.text
-    assert "open" in reply.text
+    assert "received" in reply.text
     unknown = say("status of 311-999999")
     assert unknown.kind == "status_unknown" and "311-999999" in unknown.text
 
@@ -237,7 +237,20 @@ def test_second_report_of_the_same_spot_is_linked_to_the_first(say, runtime):
     first = say("yes", sender="+15550100101").case_number
     say("pothole at 120 Elm Street", sender="+15550100102")
     second = say("yes", sender="+15550100102")
-    assert second.kind == "filed" and f"already reported as case {first}" in second.text
+    assert second.kind == "filed" and f"already known as case {first}" in second.text
+    assert "Reply FOLLOW" in second.text
     with runtime.Session() as session:
         cases = session.scalars(select(Case).order_by(Case.id)).all()
     assert cases[1].duplicate_of == cases[0].id and cases[0].duplicate_of is None
+    follow = say("follow", sender="+15550100102")  # FOLLOW right after: the known problem
+    assert follow.kind == "following" and first in follow.text
+    again = say(f"FOLLOW {first}", sender="+15550100102")
+    assert again.kind == "following" and "already" in again.text
+    with runtime.Session() as session:
+        [follower] = session.scalars(select(CaseFollower)).all()
+    assert (follower.case_id, follower.phone) == (cases[0].id, "+15550100102")
+
+
+def test_follow_without_a_case_asks_which(say):
+    reply = say("follow")
+    assert reply.kind == "question" and "FOLLOW 311-000123" in reply.text

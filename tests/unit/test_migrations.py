@@ -57,6 +57,9 @@ def test_upgrade_keeps_existing_rows_and_downgrade_works(tmp_path):
     command.upgrade(config(url), "head")
     with engine.connect() as conn:
         assert conn.execute(text("select service_request_id from cases")).scalar() == "311-000001"
+        # 0015: an open case is 'received' and gets a public page token
+        status, token = conn.execute(text("select status, public_token from cases")).one()
+        assert status == "received" and token and len(token) == 6
         assert conn.execute(text("select count(*) from turns")).scalar() == 1
     command.downgrade(config(url), "base")
     command.upgrade(config(url), "head")

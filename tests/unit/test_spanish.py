@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.engine import Turn
+from cases.lifecycle import Change, update_case
 from cases.models import Case, Conversation, OutboundMessage, ResidentLanguage
-from cases.service import change_status
 from cases.users import create_user
 from tests.fakes import FakeNLU
 
@@ -98,12 +98,10 @@ def test_status_texts_go_in_the_reporters_language(say, runtime):
     with runtime.Session() as s, s.begin():
         staff = create_user(db_session=s, username="ana", password="x" * 12, role="supervisor")
         case = s.scalars(select(Case)).one()
-        change_status(
+        update_case(
             db_session=s,
             case=case,
-            status="closed",
-            notes="",
-            public_note="Reparado.",
+            change=Change("closed", notes="", public_note="Reparado.", resolution="fixed"),
             actor=staff,
             wording=runtime.bot.wording,
         )
