@@ -256,7 +256,8 @@ def create_request(
         notice = f"Already reported as {number}; linked. {notice}"
         case.service_notice = notice
         if language != "en" and wording is not None:
-            note = wording.text("DUPLICATE_NOTE", "sms", language, number=number)
+            # the spoken variant: it has no "reply FOLLOW", which an API client cannot do
+            note = wording.text("DUPLICATE_NOTE", "voice", language, number=number)
             shown = f"{note} {shown}"
     # account_id is omitted rather than null: swagger.json's RequestResponse has no nullable.
     return {

@@ -187,25 +187,27 @@ def test_closing_a_case_notifies_the_resident(sam, runtime):
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "Pothole" in page and "5 Elm Street" in page and "filed" in page
     token = csrf(sam, f"/console/cases/{number}")
-    resp = sam.post(
-        f"/console/cases/{number}/status",
-        data={
-            "csrf_token": token,
-            "status": "closed",
-            "public_note": "Filled today.",
-            "notes": "Tenant in 4B called twice.",
-        },
-    )
+    form = {
+        "csrf_token": token,
+        "status": "closed",
+        "public_note": "Filled today.",
+        "notes": "Tenant in 4B called twice.",
+    }
+    refused = sam.post(f"/console/cases/{number}/status", data=form, follow_redirects=True)
+    assert "closing needs a resolution" in refused.get_data(as_text=True)
+    with runtime.Session() as s:
+        assert s.scalars(select(Case)).one().status == "received"
+    resp = sam.post(f"/console/cases/{number}/status", data={**form, "resolution": "fixed"})
     assert resp.status_code == 302
     with runtime.Session() as s:
         case = s.scalars(select(Case)).one()
         [out] = s.scalars(select(OutboundMessage)).all()
     assert case.status == "closed" and case.status_notes == "Filled today."
     assert case.internal_notes == "Tenant in 4B called twice."
-    assert out.to == "+15550100500" and number in out.body and "closed" in out.body
+    assert out.to == "+15550100500" and number in out.body and "closed (fixed)" in out.body
     assert "Filled today." in out.body and "4B" not in out.body
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
-    assert "open → closed" in page and "Filled today." in page
+    assert "received → closed: fixed" in page and "Filled today." in page
     assert "case.status" in audit(runtime)
 
 
@@ -214,6 +216,9 @@ def test_case_list_filters(sam, runtime):
     text(runtime, "yes", sender="+15550100601")
     assert "5 Elm Street" in sam.get("/console/cases?service=PW-POTHOLE").get_data(as_text=True)
     assert "No cases match" in sam.get("/console/cases?status=closed").get_data(as_text=True)
+    assert "5 Elm Street" in sam.get("/console/cases?status=open").get_data(as_text=True)
+    assert "5 Elm Street" in sam.get("/console/cases?status=received").get_data(as_text=True)
+    assert "No cases match" in sam.get("/console/cases?status=reopened").get_data(as_text=True)
     agency = "Police Department"
     assert "No cases match" in sam.get(f"/console/cases?agency={agency}").get_data(as_text=True)
 

@@ -256,3 +256,56 @@ def test_cli_creates_lists_and_revokes_keys(settings):
     key = created.output.strip()
     resp = app.test_client().post(f"{BASE}/requests.json", data={"api_key": key})
     assert resp.status_code == 403
+
+
+def test_statuses_map_to_open_and_closed_with_words_and_the_notes_extension(api):
+    from cases.lifecycle import Change, update_case
+    from cases.users import create_user
+
+    client, key, runtime = api
+    numbers = [file(client, key).get_json()[0]["service_request_id"] for _ in range(3)]
+    with runtime.Session() as s, s.begin():
+        staff = create_user(db_session=s, username="ana", password="x" * 12, role="supervisor")
+        cases = [s.scalars(select(Case).where(Case.service_request_id == n)).one() for n in numbers]
+
+        def change(case, status, **fields):
+            update_case(
+                db_session=s,
+                case=case,
+                change=Change(status, **fields),
+                actor=staff,
+                wording=runtime.bot.wording,
+            )
+
+        change(cases[0], "assigned", assigned_to="DPW Crew 4", notes="Tenant Ana Ruiz 4B")
+        change(cases[0], "in_progress", public_note="Crew on site.")
+        change(cases[1], "closed", resolution="unable_to_act", reason="Private road.",
+               public_note="This road is private.")  # fmt: skip
+    statuses = {
+        r["service_request_id"]: (r["status"], r["status_description"])
+        for r in client.get(f"{BASE}/requests.json").get_json()
+    }
+    assert statuses[numbers[0]] == ("open", "In progress")
+    assert statuses[numbers[1]] == ("closed", "Closed: the city could not act: Private road.")
+    assert statuses[numbers[2]] == ("open", "Received")
+    closed = client.get(f"{BASE}/requests.json?status=closed").get_json()
+    assert [r["service_request_id"] for r in closed] == [numbers[1]]
+    still_open = client.get(f"{BASE}/requests.json?status=open").get_json()
+    assert {r["service_request_id"] for r in still_open} == {numbers[0], numbers[2]}
+    plain = client.get(f"{BASE}/requests/{numbers[0]}.json").get_json()[0]
+    assert "notes" not in plain  # the extension only when asked for
+    [body] = client.get(f"{BASE}/requests/{numbers[0]}.json?extensions=true").get_json()
+    validate("requests.json", [body])
+    assert [(n["type"], n["summary"]) for n in body["notes"]] == [
+        ("received", "Received"),
+        ("assigned", "Assigned to DPW Crew 4"),
+        ("in_progress", "In progress"),
+    ]
+    assert body["notes"][2]["description"] == "Crew on site." and "Ana" not in json.dumps(body)
+    xml = client.get(f"{BASE}/requests/{numbers[0]}.xml?extensions=true").get_data(as_text=True)
+    notes = ET.fromstring(xml).find("request/notes")
+    assert notes is not None and [n.findtext("type") for n in notes.iter("note")] == [
+        "received",
+        "assigned",
+        "in_progress",
+    ]
