@@ -73,8 +73,13 @@ def test_supervisor_works_a_handoff_and_closes_a_case(live, page, standin):
     assert "120 Elm Street" in page.content()
     page.select_option("select[name=status]", "closed")
     page.fill("textarea[name=public_note]", "The crew filled it this morning.")
-    page.click("button:has-text('Update and text the resident')")
-    assert "open → closed" in page.content()
+    page.click("button:has-text('Update and text who asked for updates')")
+    assert "closing needs a resolution" in page.content()  # refused, nothing changed
+    page.select_option("select[name=status]", "closed")
+    page.select_option("select[name=resolution]", "fixed")
+    page.fill("textarea[name=public_note]", "The crew filled it this morning.")
+    page.click("button:has-text('Update and text who asked for updates')")
+    assert "received → closed: fixed" in page.content()
     wait_for(lambda: any(r["To"] == resident and number in r["Body"] for r in standin.requests))
     page.reload()
     assert page.locator("#texts .badge.sent").count() == 1

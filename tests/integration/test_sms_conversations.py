@@ -33,7 +33,7 @@ def test_pothole_reported_in_three_messages(sms, app):
     assert (case.service_code, case.address, case.status) == (
         "PW-POTHOLE",
         "120 Elm Street",
-        "open",
+        "received",
     )
     assert case.agency_responsible == "Department of Public Works"
     assert case.contact_phone == "+15550100007"

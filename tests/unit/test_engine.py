@@ -94,7 +94,7 @@ def test_status_of_existing_and_unknown_case(say):
     number = say("yes").case_number
     reply = say(f"status of {number}")
     assert reply.kind == "status" and number in reply.text and "Pothole" in reply.text
-    assert "received" in reply.text
+    assert "is open" in reply.text
     unknown = say("status of 311-999999")
     assert unknown.kind == "status_unknown" and "311-999999" in unknown.text
 
