@@ -87,7 +87,7 @@ def seed(app, count: int) -> None:
                 case = Case(
                     service_code="PW-POTHOLE",
                     service_name="Pothole",
-                    status="open",
+                    status="received",
                     agency_responsible="Public Works",
                     description="x",
                     source="sms",
