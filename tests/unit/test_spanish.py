@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.engine import Turn
 from cases.lifecycle import Change, update_case
-from cases.models import Case, Conversation, OutboundMessage, ResidentLanguage
+from cases.models import Case, CaseFollower, Conversation, OutboundMessage, ResidentLanguage
 from cases.users import create_user
 from tests.fakes import FakeNLU
 
@@ -194,3 +194,16 @@ def test_a_spoken_house_number_is_an_answer_whatever_the_nlu_guesses(runtime, sa
     assert say("hay un bache en sunset drive", channel="voice", call_sid="CA3").kind == "question"
     reply = say("enfrente del ciento veinte", channel="voice", call_sid="CA3")
     assert reply.kind == "confirm" and "120 Sunset Drive" in reply.text
+
+
+def test_a_known_problem_is_followed_with_seguir(say, runtime):
+    for phone in ("+15550100051", "+15550100052"):
+        say("hay un bache enorme en la calle Elm", sender=phone)
+        say("enfrente del 120", sender=phone)
+        filed = say("si", sender=phone)
+    assert "Responda SEGUIR" in filed.text and "311-000001" in filed.text
+    reply = say("seguir", sender="+15550100052")
+    assert reply.kind == "following" and reply.text.startswith(es(runtime, "FOLLOWING"))
+    with runtime.Session() as s:
+        [follower] = s.scalars(select(CaseFollower)).all()
+    assert (follower.phone, follower.language) == ("+15550100052", "es")
