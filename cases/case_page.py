@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from cases.enums import CaseStatus
 from cases.lifecycle import status_words
 from cases.models import Case, CaseEvent, CaseView, utcnow
-from cases.public import PublicPolicy, public_photos, public_place, timeline
+from cases.public import PublicPolicy, public_photos, public_request, timeline
 from wording import Wording
 
 CHANNEL = "sms"  # the page's words are the texts' (wording/uses.py declares them for SMS)
@@ -267,7 +267,9 @@ def case_page(
     lang = page_language(wording, case, language)
     say = _Words(wording, lang)
     number = case.service_request_id or ""
-    address, _, _ = public_place(case, policy(case.service_code))
+    # what the public may see of the case (place by the service's policy, public note only)
+    shown = public_request(case, policy(case.service_code))
+    expected = shown["expected_datetime"]
     events = list(
         db_session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
@@ -298,14 +300,14 @@ def case_page(
         languages=_switch(wording, lang),
         labels=_labels(say, number),
         number=number,
-        service=wording.service_name(case.service_code, lang) or case.service_name,
-        agency=case.agency_responsible,
-        place=address,
-        filed=say.date(case.requested_datetime),
-        expected=say.date(case.expected_datetime) if case.expected_datetime else None,
+        service=wording.service_name(case.service_code, lang) or shown["service_name"],
+        agency=shown["agency_responsible"],
+        place=shown["address"],
+        filed=say.date(datetime.fromisoformat(shown["requested_datetime"])),
+        expected=say.date(datetime.fromisoformat(expected)) if expected else None,
         status=_first_upper(status_words(wording, case, CHANNEL, lang)),
         status_code=case.status,
-        note=case.status_notes or None,
+        note=shown["status_notes"],
         timeline=tuple(entries),
         others=others_words,
         linked=say.text("PAGE_LINKED") if linked else None,
