@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     from ops.limits import init_limits
     from ops.views import bp as ops_bp
     from outbound.cli import outbox_cli
+    from public import init_app as init_public
     from web_security import init_app as init_web_security
     from webhooks.sms import bp as sms_bp
     from webhooks.voice import bp as voice_bp
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     if settings.role in ("all", "web"):
         init_open311(app)
         init_console(app)
+        init_public(app)
     init_limits(app, settings)
     app.cli.add_command(outbox_cli)
     init_web_security(app, settings.trusted_proxies)

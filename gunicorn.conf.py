@@ -1,6 +1,9 @@
 """gunicorn settings, from the same environment variables as the app."""
 
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 bind = f"0.0.0.0:{os.environ.get('CIVICLINE_PORT', '8000')}"
 workers = int(os.environ.get("CIVICLINE_WORKERS", "2"))
@@ -9,6 +12,20 @@ graceful_timeout = 20
 accesslog = "-"
 # The path without its query string: a query can carry search terms or a misplaced api_key.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+CASE_PAGE = re.compile(r"^(/c/[^/]+-)[^/-]+$")  # /c/311-000123-<token>: the token is the key
+
+
+class AccessLogger(Logger):
+    """The access log without public case page tokens (/c/311-000123-k7Q2xR -> /c/311-000123-***),
+    so whoever reads the logs cannot open residents' pages."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = CASE_PAGE.sub(r"\1***", atoms.get("U") or "")
+        return atoms
+
+
+logger_class = AccessLogger
 threads = int(os.environ.get("CIVICLINE_THREADS", "1"))  # >1: gthread workers
 if threads > 1:
     worker_class = "gthread"

@@ -390,6 +390,24 @@ class CaseEvent(Base):
     assigned_to: Mapped[str | None] = mapped_column(String(128))  # set when it assigned the case
 
 
+class CaseView(Base):
+    """A signed-in member of staff opened a case in the console ("who looked at my data").
+
+    The public case page tells the resident how many staff looked and when, never who. One row
+    per member of staff per case per hour (cases.case_page.record_staff_view).
+    """
+
+    __tablename__ = "case_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # a case's views (count, latest) and one member of staff's latest view of it
+    __table_args__ = (Index("ix_case_views_case_user_at", "case_id", "user_id", "at"),)
+
+
 class TrainingCandidate(Base):
     """A turn proposed as a training example: flagged as misclassified, or low confidence."""
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from cases.enums import CaseStatus, open311_status
 from cases.models import Case, CaseEvent
 
@@ -189,3 +191,14 @@ def open311_notes(case: Case, events: list[CaseEvent]) -> list[dict[str, Any]]:
 def case_link(site: str, case: Case) -> str:
     """The public page of a case: {site}/c/311-000123-k7Q2xR (the token makes it unguessable)."""
     return f"{site.rstrip('/')}/c/{case.service_request_id}-{case.public_token}"
+
+
+def public_photos(db_session: Session, case: Case) -> list[Any]:
+    """The approved photos of a case the public may see (before, then after).
+
+    Each has `kind` (before | after), `url`, `thumbnail_url`, `width` and `height`; the public
+    case page (cases/case_page.py, public/templates/public/case.html) shows them.
+    """
+    # TODO(photos): return cases.photos.approved_photos(db_session, case) once the photos
+    # branch is merged; until then no photo is approved, so there is nothing to show.
+    return []

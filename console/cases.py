@@ -8,6 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import Service
+from cases.case_page import record_staff_view
 from cases.enums import RESOLUTIONS, STATUSES
 from cases.lifecycle import CaseError, Change, linked_cases, update_case
 from cases.models import Case, CaseEvent, OutboundMessage, Turn
@@ -49,11 +50,12 @@ def cases() -> Any:
 @bp.get("/cases/<number>")
 @login_required()
 def case(number: str) -> Any:
-    """One case."""
+    """One case; the opening is recorded (the resident's page says how many staff looked)."""
     with runtime().Session() as db_session:
         found = db_session.scalars(select(Case).where(Case.service_request_id == number)).first()
         if found is None:
             abort(404)
+        record_staff_view(db_session=db_session, case=found, user_id=g.user.id)
         events = list(
             db_session.scalars(
                 select(CaseEvent).where(CaseEvent.case_id == found.id).order_by(CaseEvent.id)
@@ -79,6 +81,7 @@ def case(number: str) -> Any:
         )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
         linked = linked_cases(db_session, found)
+        db_session.commit()  # the view just recorded
     service = runtime().catalog.by_code.get(found.service_code)
     return render_template(
         "case.html",

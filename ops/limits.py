@@ -1,11 +1,11 @@
 """Per-address rate limits (flask-limiter) on what the public can reach without a key.
 
-Webhooks are never limited (Twilio signs them and retries); the Open311 API and the console's
-sign-in form are, so one address cannot take the workers that residents' texts need. Counters
-live in each process's memory: nothing to share between machines, and each machine's limit is
-its own (behind N machines an address gets at most N times the limit). The client address is
-the one werkzeug's ProxyFix trusts (CIVICLINE_TRUSTED_PROXIES), so X-Forwarded-For cannot
-be forged past it.
+Webhooks are never limited (Twilio signs them and retries); the Open311 API, the public case
+pages (/c/...) and the console's sign-in form are, so one address cannot take the workers that
+residents' texts need (nor try case page tokens quickly). Counters live in each process's
+memory: nothing to share between machines, and each machine's limit is its own (behind N
+machines an address gets at most N times the limit). The client address is the one werkzeug's
+ProxyFix trusts (CIVICLINE_TRUSTED_PROXIES), so X-Forwarded-For cannot be forged past it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _too_many(limit: RequestLimit) -> Response:
 
 
 def init_limits(app: Flask, settings: Settings) -> Limiter:
-    """Rate-limit the public API and the sign-in form; exempt webhooks and /healthz."""
+    """Rate-limit the public API, public pages and the sign-in form; exempt webhooks, /healthz."""
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -43,6 +43,8 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
     )
     if "open311" in app.blueprints:
         limiter.limit(settings.public_rate_limit)(app.blueprints["open311"])
+    if "public" in app.blueprints:  # a case page's token must not be guessable by brute force
+        limiter.limit(settings.public_rate_limit)(app.blueprints["public"])
     login = app.view_functions.get("console.login")
     if login is not None:
         app.view_functions["console.login"] = limiter.limit(

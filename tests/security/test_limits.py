@@ -119,3 +119,26 @@ def test_the_access_log_leaves_out_query_strings():
     exec(conf.read_text(), namespace)
     assert "%(r)s" not in str(namespace["access_log_format"])
     assert "%(q)s" not in str(namespace["access_log_format"])
+
+
+def test_the_access_log_leaves_out_case_page_tokens():
+    from datetime import timedelta
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    conf = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    namespace: dict[str, object] = {}
+    exec(conf.read_text(), namespace)
+    logger = namespace["AccessLogger"](Config())
+    resp = SimpleNamespace(status="200 OK", sent=10, headers=[])
+
+    def logged(path: str) -> str:
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "SERVER_PROTOCOL": "HTTP/1.1"}
+        atoms = logger.atoms(resp, {}, {**environ, "PATH_INFO": path}, timedelta(0))
+        return atoms["U"]
+
+    assert logged("/c/311-000123-k7Q2xR") == "/c/311-000123-***"
+    assert logged("/c/static/page.css") == "/c/static/page.css"
+    assert logged("/open311/v2/requests/311-000123.json") == "/open311/v2/requests/311-000123.json"

@@ -202,6 +202,11 @@ def test_no_planted_personal_data_on_any_public_surface(planted, client, sms):
     for case in planted:
         resp = client.get(f"/open311/v2/requests/{case.service_request_id}.json")
         bodies.append(resp.get_data(as_text=True))
+    for case in planted:  # each case's public page (the link in the reporter's texts)
+        for lang in ("en", "es"):
+            resp = client.get(f"/c/{case.service_request_id}-{case.public_token}?lang={lang}")
+            assert resp.status_code == 200
+            bodies.append(resp.get_data(as_text=True))
     for case in planted[::10]:  # status by text from someone else's phone
         bodies.append(sms(f"status {case.service_request_id}", sender="+15550109999").text)
     found = [hit for body in bodies for hit in leaks(body, sensitive)]

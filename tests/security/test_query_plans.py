@@ -115,3 +115,43 @@ def test_retention_queries_use_indexes(engine, fragments, index):
     found = {sql: plan for sql, plan in found.items() if "LIMIT" in sql}  # the batch selects
     plan = plan_of(found, *fragments)
     assert index in plan, plan
+
+
+def test_the_public_case_page_and_staff_views_use_indexes(engine, settings):
+    """The case page's questions (case, events, linked reports, staff views) stay indexed."""
+    from cases.case_page import case_page, find_case, record_staff_view
+    from cases.models import Case
+    from cases.service import create_case
+    from cases.users import create_user
+    from runtime import build_runtime
+    from tests.fakes import FakeNLU
+
+    rt = build_runtime(settings, FakeNLU())
+    with make_session_factory(engine)() as s, s.begin():
+        case = create_case(
+            db_session=s,
+            service_code="PW-POTHOLE",
+            service_name="Pothole",
+            agency_responsible="DPW",
+            description="x",
+            source="sms",
+            address="120 Elm Street",
+        )
+        staff = create_user(db_session=s, username="lee", password="x" * 12, role="admin")
+        ref, staff_id = f"{case.service_request_id}-{case.public_token}", staff.id
+
+    def open_page(s):
+        found = find_case(s, ref)
+        assert isinstance(found, Case)
+        record_staff_view(db_session=s, case=found, user_id=staff_id)
+        case_page(db_session=s, case=found, wording=rt.bot.wording, policy=rt.catalog.policy)
+
+    found = plans(engine, open_page)
+    rt.db.dispose()
+    assert "USING INDEX" in plan_of(found, "FROM cases", "service_request_id =")
+    assert "ix_case_events_case_id" in plan_of(found, "FROM case_events", "case_id =")
+    assert "ix_cases_duplicate_of" in plan_of(found, "FROM cases", "duplicate_of =")
+    views = {sql: plan for sql, plan in found.items() if "FROM case_views" in sql}
+    assert len(views) == 3  # the once-an-hour check, the count and latest, the recent days
+    for sql, plan in views.items():
+        assert "ix_case_views_case_user_at" in plan and "SCAN case_views" not in plan, (sql, plan)

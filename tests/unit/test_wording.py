@@ -15,7 +15,7 @@ from wording import CatalogueError, Wording, load_catalogues
 from wording.uses import USES
 
 MESSAGES = ROOT / "data" / "messages"
-CODE = ("bot", "cases", "webhooks", "outbound", "console", "open311")
+CODE = ("bot", "cases", "webhooks", "outbound", "console", "open311", "public")
 SAYING = {"say", "words", "retry", "text"}  # Dialogue.say/words/retry, Wording.text
 
 
