@@ -20,6 +20,7 @@ from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred, lifecycle
+from cases.enums import CaseStatus
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.public import public_request
@@ -455,7 +456,9 @@ class Engine:
             number=said,
             service=service.service_name if service else case.service_name,
             where=d.words("AT_PLACE", address=where) if where else "",
-            status=lifecycle.status_words(self.wording, case, d.turn.channel, d.language),
+            status=d.words("STATUS_OPEN")  # "is open" reads better than "is received"
+            if case.status == CaseStatus.RECEIVED
+            else lifecycle.status_words(self.wording, case, d.turn.channel, d.language),
             when=self.wording.date(case.updated_datetime, d.language),
             notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
         )

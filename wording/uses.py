@@ -43,6 +43,7 @@ USES: dict[str, frozenset[str]] = {
     "CASE_RECEIVED": BOTH,
     "AT_PLACE": BOTH,
     "STATUS_RECEIVED": BOTH,
+    "STATUS_OPEN": BOTH,
     "STATUS_ASSIGNED": BOTH,
     "STATUS_ASSIGNED_TO": BOTH,
     "STATUS_IN_PROGRESS": BOTH,
