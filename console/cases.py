@@ -135,6 +135,7 @@ def case_status(number: str) -> Any:
                 actor=g.user,
                 wording=rt.bot.wording,
                 policy=rt.catalog.policy,
+                fix_checks=rt.fix_checks,
             )
     except CaseError as exc:
         flash(str(exc), "error")
