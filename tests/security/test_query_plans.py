@@ -115,3 +115,12 @@ def test_retention_queries_use_indexes(engine, fragments, index):
     found = {sql: plan for sql, plan in found.items() if "LIMIT" in sql}  # the batch selects
     plan = plan_of(found, *fragments)
     assert index in plan, plan
+
+
+def test_dashboard_outcomes_are_bounded_by_the_windows_cases(engine):
+    found = plans(engine, lambda s: dashboard(db_session=s, now=NOW))
+    events = plan_of(found, "FROM case_events", "requested_datetime >=")
+    assert "ix_cases_requested_datetime" in events and "ix_case_events_case_id" in events
+    answers = plan_of(found, "FROM fix_checks", "requested_datetime >=")
+    assert "ix_cases_requested_datetime" in answers and "ix_fix_checks_case_id" in answers
+    assert "ix_cases_status" in plan_of(found, "FROM cases", "cases.status =")
