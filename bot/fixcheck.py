@@ -105,16 +105,19 @@ class FixCheckAnswers:
                 return None  # a case number we did not ask about: the dialogue handles it
         languages = (d.language, check.language)
         if check.status == "rating":
-            return self._rating(d, check, languages)
+            return self._rating(d, db_session, check, languages)
         answer = read_answer(d.text, languages)
         if answer is None:
             return None
         d.state.misses = 0
         d.case = db_session.get(Case, check.case_id)
         if answer == "yes":
-            fix_checks.record_answer(check, answer, d.now)
+            if not fix_checks.record_answer(db_session, check, answer, d.now):
+                return None  # answered by another message at the same moment
             return d.say("FIX_THANKS_RATE", "fix_rating")
         result = lifecycle.not_fixed(db_session=db_session, check=check, answer=answer, now=d.now)
+        if result is None:
+            return None
         number = result.case.service_request_id
         if result.reopened and result.times >= 2:
             return d.handoff("reopened_twice", "FIX_REOPENED_AGAIN", number=number)
@@ -122,12 +125,15 @@ class FixCheckAnswers:
             "FIX_REOPENED", "fix_reopened", number=number, agency=result.worked.agency_responsible
         )
 
-    def _rating(self, d: Dialogue, check: FixCheck, languages: tuple[str, ...]) -> Reply | None:
+    def _rating(
+        self, d: Dialogue, db_session: Session, check: FixCheck, languages: tuple[str, ...]
+    ) -> Reply | None:
         rating = read_rating(d.text, languages)
+        # the rating question is over either way: rated, skipped, or something else was said
+        if not fix_checks.record_rating(db_session, check, rating, d.now):
+            return None
         if rating is not None:
-            fix_checks.record_rating(check, rating, d.now)
             return d.say("FIX_RATED", "fix_rated")
-        fix_checks.record_rating(check, None, d.now)  # the rating question is over either way
         if _skipped(d.text, d.language):
             return d.say("FIX_RATING_SKIPPED", "fix_rated")
         return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cases.conversations import is_opted_out
@@ -35,7 +35,7 @@ RETRY_SPAN = timedelta(hours=1)  # a question is sent at least this long before 
 WHOLE_DAY = (0, 24 * 60)
 SENT = ("sent", "dry_run")  # a dry run (development) counts, so `make chat` can answer
 ANSWERS = ("yes", "no", "partly")
-STATUSES = ("asked", "rating", "done", "expired")
+STATUSES = ("asked", "rating", "done", "expired", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -190,17 +190,62 @@ def waiting(*, db_session: Session, phone: str, now: datetime, window: timedelta
     return [check for _, _, check in found]
 
 
-def record_answer(check: FixCheck, answer: str, now: datetime) -> None:
-    """Keep the answer; a yes is then asked for a rating."""
+def _move(db_session: Session, check: FixCheck, was: str, **values: object) -> bool:
+    """Change a check only if it is still in status `was` (a conditional UPDATE), so two
+    workers handling two texts of one resident at once cannot both act on one answer."""
+    done = db_session.execute(
+        update(FixCheck)
+        .where(FixCheck.id == check.id, FixCheck.status == was)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db_session.refresh(check)
+    return bool(done)
+
+
+def record_answer(db_session: Session, check: FixCheck, answer: str, now: datetime) -> bool:
+    """Keep the answer (a yes is then asked for a rating); False if it was answered already."""
     if answer not in ANSWERS:
         raise ValueError(f"answer must be one of {ANSWERS}")
-    check.answer, check.answered_at = answer, now
-    check.status = "rating" if answer == "yes" else "done"
+    status = "rating" if answer == "yes" else "done"
+    return _move(db_session, check, "asked", answer=answer, answered_at=now, status=status)
 
 
-def record_rating(check: FixCheck, rating: int | None, now: datetime) -> None:
-    """Keep a 1-5 rating (None: skipped); the check is done."""
+def record_rating(db_session: Session, check: FixCheck, rating: int | None, now: datetime) -> bool:
+    """Keep a 1-5 rating (None: skipped); False if the rating question was over already."""
     if rating is not None and not 1 <= rating <= 5:
         raise ValueError("a rating is 1 to 5")
-    check.rating, check.rated_at = rating, now if rating is not None else None
-    check.status = "done"
+    rated_at = now if rating is not None else None
+    return _move(db_session, check, "rating", rating=rating, rated_at=rated_at, status="done")
+
+
+def cancel_unsent(*, db_session: Session, case: Case) -> int:
+    """The case is open again: questions about its closings that have not gone out never will.
+
+    Covers the linked reports closed with it (they share its closing). A question the worker
+    has already claimed is left to go; its answer then finds the case open.
+    """
+    closings = select(CaseEvent.id).where(CaseEvent.case_id == case.id)
+    unsent = db_session.scalars(
+        select(FixCheck).where(FixCheck.closing_event_id.in_(closings), FixCheck.status == "asked")
+    ).all()
+    cancelled = 0
+    for check in unsent:
+        message_id, check.outbound_message_id = check.outbound_message_id, None
+        db_session.flush()  # the reference goes before the message can
+        gone = db_session.execute(
+            delete(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == "pending",
+                OutboundMessage.attempts == 0,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if gone:
+            check.status = "cancelled"
+            cancelled += 1
+        else:  # already claimed by the worker: it goes, and keeps its check
+            check.outbound_message_id = message_id
+    db_session.flush()
+    return cancelled

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit import record
 from cases.enums import OPEN_STATUSES, RESOLUTIONS, STATUSES, CaseStatus, Resolution
-from cases.fix_checks import FixCheckRules, queue_checks, record_answer
+from cases.fix_checks import FixCheckRules, cancel_unsent, queue_checks, record_answer
 from cases.models import Case, CaseEvent, CaseFollower, FixCheck, User, utcnow
 from cases.outbox import enqueue_sms
 from cases.public import PublicPolicy, case_link, public_place
@@ -145,6 +145,8 @@ def update_case(
     )
     if change.status == CaseStatus.REOPENED and case.status == CaseStatus.CLOSED:
         case.reopen_count += 1
+    if case.status == CaseStatus.CLOSED and change.status != CaseStatus.CLOSED:
+        cancel_unsent(db_session=db_session, case=case)  # no "was it fixed?" about an open case
     event = _apply(
         db_session,
         case,
@@ -283,14 +285,17 @@ class Reopened:
 
 def not_fixed(
     *, db_session: Session, check: FixCheck, answer: str, now: datetime | None = None
-) -> Reopened:
+) -> Reopened | None:
     """A resident says it is not (all) fixed: the case staff closed goes back to its agency.
 
     The resident's own linked report is reopened with it, so the next closing closes it again
     and asks them again, and the resident follows the worked case's updates meanwhile.
+    Questions about that closing not yet sent to others are dropped. None: the check was
+    answered already (by another message handled at the same time).
     """
     now = now or utcnow()
-    record_answer(check, answer, now)
+    if not record_answer(db_session, check, answer, now):
+        return None
     case = db_session.get(Case, check.case_id)
     closing = db_session.get(CaseEvent, check.closing_event_id)
     if case is None or closing is None:
@@ -312,6 +317,7 @@ def not_fixed(
         follow(
             db_session=db_session, case=worked, phone=check.phone, language=check.language, now=now
         )
+    cancel_unsent(db_session=db_session, case=worked)
     db_session.flush()
     return Reopened(case, worked, reopened, worked.reopen_count)
 

@@ -190,7 +190,8 @@ class FixCheck(Base):
     outbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ask_at: Mapped[datetime]  # the question's send time: local daytime, after the delay
-    # asked (waiting for the answer) | rating (said yes, asked for a rating) | done
+    # asked (waiting for the answer) | rating (said yes, asked for a rating) | done |
+    # expired (not answered in time, or never sent) | cancelled (reopened before it was sent)
     status: Mapped[str] = mapped_column(String(16), default="asked")
     answer: Mapped[str | None] = mapped_column(String(8))  # yes | no | partly
     answered_at: Mapped[datetime | None]

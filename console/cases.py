@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.catalog import Service
 from cases.enums import RESOLUTIONS, STATUSES
 from cases.lifecycle import CaseError, Change, linked_cases, update_case
-from cases.models import Case, CaseEvent, OutboundMessage, Turn
+from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn
 from cases.public import case_link
 from cases.review import CaseFilters, list_cases
 from console.blueprint import bp, login_required, runtime
@@ -77,6 +77,11 @@ def case(number: str) -> Any:
                 .order_by(OutboundMessage.id)
             )
         )
+        asked = list(
+            db_session.scalars(
+                select(FixCheck).where(FixCheck.case_id == found.id).order_by(FixCheck.id)
+            )
+        )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
         linked = linked_cases(db_session, found)
     service = runtime().catalog.by_code.get(found.service_code)
@@ -90,6 +95,7 @@ def case(number: str) -> Any:
         events=events,
         turns=turns,
         texts=texts,
+        fix_checks=asked,
         attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
     )

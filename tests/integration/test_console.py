@@ -212,6 +212,7 @@ def test_closing_a_case_notifies_the_resident(sam, runtime):
     assert question.next_attempt_at >= case.closed_datetime + timedelta(hours=2)
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "received → closed" in page and "Filled today." in page
+    assert 'id="fix-checks"' in page and "no answer" in page
     assert "case.status" in audit(runtime)
 
 

@@ -442,3 +442,35 @@ def test_linked_reports_closed_with_a_case_are_one_closing_in_the_reopen_rate(ru
     with runtime.Session() as s:
         _, _, total = outcomes(db_session=s, since=now - timedelta(days=1))
     assert (total.closed_fixed, total.reopened) == (1, 1)
+
+
+def test_a_case_reopened_before_the_question_goes_out_is_not_asked_about(
+    runtime, close, phone, staff
+):
+    number = file(runtime)
+    file(runtime, phone="+15550100900")  # a linked report, closed with it
+    close(number, rules=FixCheckRules(), now=datetime.now(UTC))  # asked 2 hours later at least
+    assert len(questions(runtime)) == 2
+    with runtime.Session() as s, s.begin():
+        update_case(
+            db_session=s,
+            case=s.scalars(select(Case).where(Case.service_request_id == number)).one(),
+            change=Change("reopened", notes="crew says the patch failed"),
+            actor=s.scalars(select(User).where(User.username == staff)).one(),
+            wording=runtime.bot.wording,
+        )
+    assert questions(runtime) == []
+    assert [(c.status, c.outbound_message_id) for c in checks(runtime)] == [("cancelled", None)] * 2
+    assert all("fixed?" not in body for _, body in phone(datetime.now(UTC) + timedelta(days=1)))
+
+
+def test_once_a_resident_reopens_it_the_others_are_not_asked(runtime, close, phone, say):
+    number = file(runtime)
+    file(runtime, phone="+15550100901")
+    close(number)
+    phone()  # both asked
+    file(runtime, address="9 Oak Ave", phone="+15550100902")
+    say("2", sender="+15550100901")  # the linked reporter: the worked case is reopened
+    assert case(runtime, number).status == "reopened"
+    assert say("no").kind == "fix_reopened"  # the first reporter: it is open again already
+    assert case(runtime, number).reopen_count == 1  # not reopened twice by two answers
