@@ -72,12 +72,16 @@ def test_supervisor_works_a_handoff_and_closes_a_case(live, page, standin):
     page.click(f"text={number}")
     assert "120 Elm Street" in page.content()
     page.select_option("select[name=status]", "closed")
+    page.select_option("select[name=resolution]", "fixed")
     page.fill("textarea[name=public_note]", "The crew filled it this morning.")
-    page.click("button:has-text('Update and text the resident')")
-    assert "open → closed" in page.content()
+    page.click("button:has-text('Update and text who asked for updates')")
+    assert "received → closed" in page.content()
     wait_for(lambda: any(r["To"] == resident and number in r["Body"] for r in standin.requests))
     page.reload()
     assert page.locator("#texts .badge.sent").count() == 1
+    # "Was it fixed?" waits for daytime, at least 2 hours after the closing
+    assert page.locator("#texts .badge.pending").count() == 1
+    assert page.locator("#fix-checks li").count() == 1
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
 
 
