@@ -88,6 +88,13 @@ class FixCheckAnswers:
 
     def reply(self, d: Dialogue, db_session: Session) -> Reply | None:
         """The reply to an answer, or None: not an answer, the dialogue goes on as usual."""
+        language = d.language
+        reply = self._reply(d, db_session)
+        if reply is None:
+            d.language = language
+        return reply
+
+    def _reply(self, d: Dialogue, db_session: Session) -> Reply | None:
         if d.voice or d.state.step != Step.IDLE:
             return None
         waiting = fix_checks.waiting(
@@ -104,20 +111,22 @@ class FixCheckAnswers:
             if check is None:
                 return None  # a case number we did not ask about: the dialogue handles it
         languages = (d.language, check.language)
+        if _said(d.text).isdigit():  # "2" is in no language: answer in the question's
+            d.language = check.language
         if check.status == "rating":
             return self._rating(d, db_session, check, languages)
         answer = read_answer(d.text, languages)
         if answer is None:
             return None
-        d.state.misses = 0
-        d.case = db_session.get(Case, check.case_id)
         if answer == "yes":
             if not fix_checks.record_answer(db_session, check, answer, d.now):
                 return None  # answered by another message at the same moment
+            d.case = db_session.get(Case, check.case_id)
             return d.say("FIX_THANKS_RATE", "fix_rating")
         result = lifecycle.not_fixed(db_session=db_session, check=check, answer=answer, now=d.now)
         if result is None:
             return None
+        d.case, d.state.misses = result.case, 0
         number = result.case.service_request_id
         if result.reopened and result.times >= 2:
             return d.handoff("reopened_twice", "FIX_REOPENED_AGAIN", number=number)

@@ -474,3 +474,13 @@ def test_once_a_resident_reopens_it_the_others_are_not_asked(runtime, close, pho
     assert case(runtime, number).status == "reopened"
     assert say("no").kind == "fix_reopened"  # the first reporter: it is open again already
     assert case(runtime, number).reopen_count == 1  # not reopened twice by two answers
+
+
+def test_a_digit_is_answered_in_the_language_of_the_question(runtime, close, phone, say):
+    number = file(runtime, phone="+15550100950", language="es")  # e.g. filed through Open311
+    close(number)
+    phone()
+    reply = say("2", sender="+15550100950")  # a number never heard before: no language known
+    assert reply.kind == "fix_reopened"
+    assert reply.text.startswith(f"Lamentamos que no esté resuelto. Reabrimos el caso {number}")
+    assert say("2", sender="+15550100950").kind != "fix_reopened"
