@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine as DbEngine
@@ -14,6 +14,7 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.safety import DangerDetector
 from cases.db import make_engine, make_session_factory
+from cases.fix_checks import FixCheckRules
 from nlu.client import NLU, LanguageRouter
 from settings import Settings
 from wording import Wording, load_catalogues
@@ -31,6 +32,17 @@ class Runtime:
     kb: KnowledgeBase
     streets: StreetDirectory
     bot: Engine
+    fix_checks: FixCheckRules = field(default_factory=FixCheckRules)  # "Is it fixed?"
+
+
+def fix_check_rules(settings: Settings) -> FixCheckRules:
+    """When "Is it fixed?" is asked and how long its answer counts, from the settings."""
+    return FixCheckRules(
+        timezone=settings.timezone,
+        hours=settings.text_hours,
+        delay=timedelta(hours=settings.fix_check_delay_hours),
+        answer_window=timedelta(days=settings.fix_check_answer_days),
+    )
 
 
 def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
@@ -54,6 +66,7 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         settings.rasa_urls(), settings.rasa_token, timeout=settings.nlu_timeout
     )
     db = make_engine(settings.database_url)
+    fix_checks = fix_check_rules(settings)
     bot = Engine(
         catalog=catalog,
         kb=kb,
@@ -63,5 +76,8 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         wording=wording,
         conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes),
         asr_min_confidence=settings.asr_min_confidence,
+        fix_checks=fix_checks,
     )
-    return Runtime(settings, db, make_session_factory(db), nlu, catalog, kb, streets, bot)
+    return Runtime(
+        settings, db, make_session_factory(db), nlu, catalog, kb, streets, bot, fix_checks
+    )

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent
 ENVIRONMENTS = ("development", "production")
@@ -51,9 +52,45 @@ def _language_urls(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _zone(value: str) -> str:
+    """CIVICLINE_TIMEZONE: an IANA time zone name ("America/New_York"), checked here."""
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"CIVICLINE_TIMEZONE: unknown time zone {value!r}") from exc
+    return name
+
+
+HOURS = re.compile(r"^\s*(\d{1,2}):?(\d{2})?\s*-\s*(\d{1,2}):?(\d{2})?\s*$")
+MIN_TEXT_HOURS = 2 * 60  # an hour to ask in, and an hour for the outbox's retries
+
+
+def _text_hours(value: str) -> tuple[int, int]:
+    """CIVICLINE_TEXT_HOURS "09:00-20:00" as minutes of the day (0-1440), start before end."""
+    match = HOURS.match(value)
+    if not match:
+        raise ValueError(f"CIVICLINE_TEXT_HOURS must look like 09:00-20:00, not {value!r}")
+    h1, m1, h2, m2 = (int(x or 0) for x in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or not 0 <= start < end <= 24 * 60:
+        raise ValueError(f"CIVICLINE_TEXT_HOURS: {value!r} is not a window within one day")
+    if end - start < MIN_TEXT_HOURS:
+        raise ValueError(f"CIVICLINE_TEXT_HOURS: {value!r} is shorter than two hours")
+    return start, end
+
+
 def _count(value: str) -> int:
     """A non-negative whole number (a negative proxy count would be a silent misconfiguration)."""
     number = int(value or "0")
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {value!r}")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    """A duration in hours or days: 0 or more."""
+    number = float(value)
     if number < 0:
         raise ValueError(f"expected 0 or more, got {value!r}")
     return number
@@ -113,6 +150,13 @@ class Settings:
     retain_model_versions: int = 5  # newest trained versions (plus the active one) with files
     retain_every_minutes: int = 60  # how often `make run` applies the policy
     retain_batch: int = 500  # rows per transaction, so no write lock is held for long
+    # "Is it fixed?" (docs/fix-checks.md): the city's clock, the local hours in which such
+    # texts may be sent (minutes of the day, start and end), how long after closing to ask at
+    # the earliest, and how long a reply still counts as the answer.
+    timezone: str = "America/New_York"
+    text_hours: tuple[int, int] = (9 * 60, 20 * 60)
+    fix_check_delay_hours: float = 2.0
+    fix_check_answer_days: float = 7.0
 
     def voice_for(self, language: str) -> str:
         """The <Say> voice for a language (CIVICLINE_VOICE for English, CIVICLINE_VOICE_ES...)."""
@@ -196,6 +240,14 @@ class Settings:
                 env.get("CIVICLINE_RETAIN_EVERY_MINUTES", base.retain_every_minutes)
             ),
             "retain_batch": int(env.get("CIVICLINE_RETAIN_BATCH", base.retain_batch)),
+            "timezone": _zone(env.get("CIVICLINE_TIMEZONE", base.timezone)),
+            "text_hours": _text_hours(env.get("CIVICLINE_TEXT_HOURS", "09:00-20:00")),
+            "fix_check_delay_hours": _non_negative(
+                env.get("CIVICLINE_FIX_CHECK_DELAY_HOURS", str(base.fix_check_delay_hours))
+            ),
+            "fix_check_answer_days": _non_negative(
+                env.get("CIVICLINE_FIX_CHECK_ANSWER_DAYS", str(base.fix_check_answer_days))
+            ),
         }
         values.update(overrides)
         return replace(base, **values)  # type: ignore[arg-type]

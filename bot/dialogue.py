@@ -102,11 +102,11 @@ class Dialogue:
         """Reply with a catalogue message."""
         return Reply(self.words(name, **values), kind)
 
-    def handoff(self, reason: str, name: str = "HANDOFF") -> Reply:
+    def handoff(self, reason: str, name: str = "HANDOFF", **values: Any) -> Reply:
         """Put the conversation in the staff queue (a call is connected to a person)."""
         self.state.reset()
         conversations.request_handoff(self.conversation, reason=reason, now=self.now)
-        return self.say(name, "handoff")
+        return self.say(name, "handoff", **values)
 
     def retry(self, name: str, kind: str, **values: Any) -> Reply:
         """Ask again, up to MAX_TRIES, then hand the conversation to a person."""

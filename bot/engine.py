@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot import calls, corrections, intents, keywords
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
+from bot.fixcheck import FixCheckAnswers
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.reports import ReportFlow, yes_no
@@ -21,6 +22,7 @@ from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred, lifecycle
 from cases.enums import CaseStatus
+from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.public import public_request
@@ -69,6 +71,7 @@ class Engine:
         conversation_timeout: timedelta = timedelta(minutes=30),
         asr_min_confidence: float = 0.4,
         clock: Callable[[], datetime] = utcnow,
+        fix_checks: FixCheckRules | None = None,
     ):
         self.catalog = catalog
         self.kb = kb
@@ -86,6 +89,7 @@ class Engine:
         self.switching = Switching(
             wording=wording, reports=self.reports, timeout=conversation_timeout, clock=clock
         )
+        self.fix_checks = FixCheckAnswers(fix_checks or FixCheckRules())
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -330,6 +334,8 @@ class Engine:
                 state.reset()
                 return d.say("ANYTHING_ELSE", "menu")
             return d.say("HOLDING", "holding")
+        if (answered := self.fix_checks.reply(d, db_session)) is not None:
+            return answered  # "Was it fixed?" answered (bot/fixcheck.py)
         if not d.voice and keywords.is_follow(d.text, language=d.language):
             return self._follow(d, db_session)
         reports = self.reports[d.language]

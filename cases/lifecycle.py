@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from cases.audit import record
 from cases.enums import OPEN_STATUSES, RESOLUTIONS, STATUSES, CaseStatus, Resolution
-from cases.models import Case, CaseEvent, CaseFollower, User, utcnow
+from cases.fix_checks import FixCheckRules, cancel_unsent, queue_checks, record_answer
+from cases.models import Case, CaseEvent, CaseFollower, FixCheck, User, utcnow
 from cases.outbox import enqueue_sms
 from cases.public import PublicPolicy, case_link, public_place
 from cases.redact import redact
@@ -96,12 +97,15 @@ def update_case(
     actor: User,
     wording: Wording,
     policy: Callable[[str], PublicPolicy] | None = None,
+    fix_checks: FixCheckRules | None = None,
     now: datetime | None = None,
 ) -> CaseEvent:
     """Apply a staff change (checked), keep the history, audit it and queue the texts, at once.
 
     `policy` gives a service's public policy: followers who did not report a case get only
-    what the public may see of it.
+    what the public may see of it. A closing as fixed also queues "Was it fixed?" for its
+    reporters and those of the linked reports closed with it, when `fix_checks` allows
+    (cases/fix_checks.py; default rules when not given).
     """
     if change.status not in STATUSES:
         raise CaseError("status must be one of " + ", ".join(STATUSES))
@@ -141,6 +145,8 @@ def update_case(
     )
     if change.status == CaseStatus.REOPENED and case.status == CaseStatus.CLOSED:
         case.reopen_count += 1
+    if case.status == CaseStatus.CLOSED and change.status != CaseStatus.CLOSED:
+        cancel_unsent(db_session=db_session, case=case)  # no "was it fixed?" about an open case
     event = _apply(
         db_session,
         case,
@@ -160,6 +166,17 @@ def update_case(
     elif change.status == CaseStatus.CLOSED:
         changed += _close_linked(db_session, case, now)
     notify(db_session=db_session, cases=changed, wording=wording, policy=policy, now=now)
+    if change.status == CaseStatus.CLOSED and change.resolution == Resolution.FIXED:
+        db_session.flush()  # the closing event's id
+        queue_checks(
+            db_session=db_session,
+            cases=changed,
+            closing=event,
+            wording=wording,
+            policy=policy,
+            rules=fix_checks or FixCheckRules(),
+            now=now,
+        )
     db_session.flush()
     return event
 
@@ -254,6 +271,55 @@ def reopen(
     now = now or utcnow()
     case.reopen_count += 1
     return _apply(db_session, case, CaseStatus.REOPENED, actor=actor, notes=notes, now=now)
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """What a resident's "no" or "partly" did to the case they were asked about."""
+
+    case: Case  # the report the resident was asked about
+    worked: Case  # the case staff closed: the same one, or the one the report is linked to
+    reopened: bool  # False when it was open again already
+    times: int  # the worked case's reopen count now
+
+
+def not_fixed(
+    *, db_session: Session, check: FixCheck, answer: str, now: datetime | None = None
+) -> Reopened | None:
+    """A resident says it is not (all) fixed: the case staff closed goes back to its agency.
+
+    The resident's own linked report is reopened with it, so the next closing closes it again
+    and asks them again, and the resident follows the worked case's updates meanwhile.
+    Questions about that closing not yet sent to others are dropped. None: the check was
+    answered already (by another message handled at the same time).
+    """
+    now = now or utcnow()
+    if not record_answer(db_session, check, answer, now):
+        return None
+    case = db_session.get(Case, check.case_id)
+    closing = db_session.get(CaseEvent, check.closing_event_id)
+    if case is None or closing is None:
+        raise CaseError("the case of this question is gone")
+    worked = db_session.get(Case, closing.case_id) or case
+    said = {"no": "not fixed", "partly": "only partly fixed"}.get(answer, answer)
+    reopened = False
+    for target in dict.fromkeys([worked, case]):  # the worked case first, each once
+        if target.status == CaseStatus.CLOSED:
+            reopen(
+                db_session=db_session,
+                case=target,
+                actor="resident",
+                notes=f"the reporter of {case.service_request_id} answered: {said}",
+                now=now,
+            )
+            reopened = True
+    if worked is not case:
+        follow(
+            db_session=db_session, case=worked, phone=check.phone, language=check.language, now=now
+        )
+    cancel_unsent(db_session=db_session, case=worked)
+    db_session.flush()
+    return Reopened(case, worked, reopened, worked.reopen_count)
 
 
 # ------------------------------------------------------------------ who is told

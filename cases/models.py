@@ -173,6 +173,37 @@ class CaseFollower(Base):
     __table_args__ = (Index("uq_case_followers_case_phone", "case_id", "phone", unique=True),)
 
 
+class FixCheck(Base):
+    """Was it fixed? One question to one reporter's number after a closing as fixed.
+
+    One row per number per closing: `closing_event_id` is the staff's closing, shared by the
+    linked reports closed with it, so no number is asked twice for one closing.
+    """
+
+    __tablename__ = "fix_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)  # the one reported
+    closing_event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
+    phone: Mapped[str] = mapped_column(String(64))  # personal data: never published
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    outbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ask_at: Mapped[datetime]  # the question's send time: local daytime, after the delay
+    # asked (waiting for the answer) | rating (said yes, asked for a rating) | done |
+    # expired (not answered in time, or never sent) | cancelled (reopened before it was sent)
+    status: Mapped[str] = mapped_column(String(16), default="asked")
+    answer: Mapped[str | None] = mapped_column(String(8))  # yes | no | partly
+    answered_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1-5
+    rated_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("uq_fix_checks_closing_phone", "closing_event_id", "phone", unique=True),
+        Index("ix_fix_checks_phone_status", "phone", "status"),
+    )
+
+
 class Turn(Base):
     """One inbound message and the bot's reply, as supervisors review them."""
 

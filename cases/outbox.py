@@ -61,18 +61,28 @@ def enqueue_sms(
     conversation_id: int | None = None,
     case_id: int | None = None,
     now: datetime | None = None,
+    send_at: datetime | None = None,
+    give_up_at: datetime | None = None,
 ) -> OutboundMessage:
-    """Add a text message to the outbox, inside the caller's transaction."""
+    """Add a text message to the outbox, inside the caller's transaction.
+
+    `send_at` holds it back until then (e.g. local daytime); retries stop at `give_up_at`
+    (GIVE_UP_AFTER after `send_at` unless given, and never before `send_at`).
+    """
     now = now or utcnow()
+    first = max(send_at or now, now)
+    last = give_up_at or first + GIVE_UP_AFTER
+    if last <= first:
+        raise ValueError("an outbox message must be allowed some time to be sent")
     message = OutboundMessage(
         to=to,
         body=body,
         reason=reason,
         status="pending",
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=first,
         created_at=now,
-        give_up_at=now + GIVE_UP_AFTER,
+        give_up_at=last,
         conversation_id=conversation_id,
         case_id=case_id,
     )

@@ -1,4 +1,5 @@
-"""Numbers for the dashboard: cases per service per day, handoff rate, low confidence, closing."""
+"""Numbers for the dashboard: cases per service per day, handoff rate, low confidence, closing,
+and whether what was closed as fixed was fixed ("Is it fixed?" answers, reopenings, ratings)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,40 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.models import Case, Conversation, Turn, utcnow
+from cases.enums import CaseStatus, Resolution
+from cases.models import Case, CaseEvent, Conversation, FixCheck, Turn, utcnow
 from cases.review import LOW_CONFIDENCE
+
+
+@dataclass
+class Outcomes:
+    """Whether closing as fixed fixed it, for one service or agency (or all of them).
+
+    reopen rate: of the closings as fixed by staff, the share later reopened (by a resident's
+    "no" or "partly", or by staff); linked reports closed with a case are not counted again.
+    confirmed share: of the "Was it fixed?" questions answered, the share answered yes.
+    """
+
+    closed_fixed: int = 0
+    reopened: int = 0
+    answered: int = 0
+    confirmed: int = 0
+    ratings: list[int] = field(default_factory=list)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.reopened / self.closed_fixed if self.closed_fixed else None
+
+    @property
+    def confirmed_share(self) -> float | None:
+        return self.confirmed / self.answered if self.answered else None
+
+    @property
+    def median_rating(self) -> float | None:
+        return statistics.median(self.ratings) if self.ratings else None
 
 
 @dataclass
@@ -27,6 +57,66 @@ class Dashboard:
     # language -> how many conversations started and cases filed in the window
     conversations_by_language: dict[str, int] = field(default_factory=dict)
     cases_by_language: dict[str, int] = field(default_factory=dict)
+    # "Is it fixed?" for the cases filed in the window, by service name and by agency
+    outcomes_by_service: dict[str, Outcomes] = field(default_factory=dict)
+    outcomes_by_agency: dict[str, Outcomes] = field(default_factory=dict)
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    reopened_now: int = 0  # cases in the reopened status now, whenever filed
+
+
+def outcomes(
+    *, db_session: Session, since: datetime
+) -> tuple[dict[str, Outcomes], dict[str, Outcomes], Outcomes]:
+    """Outcomes of the cases filed since then: by service name, by agency, and in all.
+
+    Two queries, each bounded by the window's cases (cases.requested_datetime is indexed, and
+    case_events and fix_checks are reached through their case_id indexes).
+    """
+    by_service: dict[str, Outcomes] = defaultdict(Outcomes)
+    by_agency: dict[str, Outcomes] = defaultdict(Outcomes)
+    total = Outcomes()
+    window_cases = select(Case.id).where(Case.requested_datetime >= since).scalar_subquery()
+    events = db_session.execute(
+        select(
+            CaseEvent.case_id,
+            CaseEvent.id,
+            CaseEvent.to_status,
+            CaseEvent.resolution,
+            CaseEvent.actor_name,
+            Case.service_name,
+            Case.agency_responsible,
+        )
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
+            CaseEvent.case_id.in_(window_cases),
+            CaseEvent.kind == "status",
+            CaseEvent.to_status.in_((CaseStatus.CLOSED, CaseStatus.REOPENED)),
+        )
+    ).all()
+    fixed_open: dict[int, bool] = {}  # case id -> closed as fixed and not reopened since
+    events.sort(key=lambda row: (row.case_id, row.id))  # sorted here: SQL would scan for it
+    for case_id, _, to_status, resolution, actor, service, agency in events:
+        figures = (by_service[service], by_agency[agency], total)
+        if to_status == CaseStatus.CLOSED:
+            fixed = resolution == Resolution.FIXED and actor != "linked"
+            fixed_open[case_id] = fixed
+            for f in figures:
+                f.closed_fixed += fixed
+        elif fixed_open.pop(case_id, False):
+            for f in figures:
+                f.reopened += 1
+    answers = db_session.execute(
+        select(FixCheck.answer, FixCheck.rating, Case.service_name, Case.agency_responsible)
+        .join(Case, Case.id == FixCheck.case_id)
+        .where(FixCheck.case_id.in_(window_cases), FixCheck.answer.is_not(None))
+    )
+    for answer, rating, service, agency in answers:
+        for f in (by_service[service], by_agency[agency], total):
+            f.answered += 1
+            f.confirmed += answer == "yes"
+            if rating is not None:
+                f.ratings.append(rating)
+    return dict(sorted(by_service.items())), dict(sorted(by_agency.items())), total
 
 
 def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = None) -> Dashboard:
@@ -82,6 +172,10 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
         return [part[d] / whole[d] if whole[d] else None for d in day_list]
 
     all_hours = [h for hours in closing.values() for h in hours]
+    fixed_by_service, fixed_by_agency, fixed_total = outcomes(db_session=db_session, since=since)
+    reopened_now = db_session.scalar(
+        select(func.count()).select_from(Case).where(Case.status == CaseStatus.REOPENED)
+    )
     return Dashboard(
         days=[d.isoformat() for d in day_list],
         cases_by_service=dict(sorted(by_service.items())),
@@ -97,4 +191,8 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
         },
         conversations_by_language=dict(sorted(conv_language.items())),
         cases_by_language=dict(sorted(case_language.items())),
+        outcomes_by_service=fixed_by_service,
+        outcomes_by_agency=fixed_by_agency,
+        outcomes=fixed_total,
+        reopened_now=int(reopened_now or 0),
     )

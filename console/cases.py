@@ -11,7 +11,7 @@ from bot.catalog import Service
 from cases.case_page import record_staff_view
 from cases.enums import RESOLUTIONS, STATUSES
 from cases.lifecycle import CaseError, Change, linked_cases, update_case
-from cases.models import Case, CaseEvent, OutboundMessage, Turn
+from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn
 from cases.public import case_link
 from cases.review import CaseFilters, list_cases
 from console.blueprint import bp, login_required, runtime
@@ -79,6 +79,11 @@ def case(number: str) -> Any:
                 .order_by(OutboundMessage.id)
             )
         )
+        asked = list(
+            db_session.scalars(
+                select(FixCheck).where(FixCheck.case_id == found.id).order_by(FixCheck.id)
+            )
+        )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
         linked = linked_cases(db_session, found)
         db_session.commit()  # the view just recorded
@@ -93,6 +98,7 @@ def case(number: str) -> Any:
         events=events,
         turns=turns,
         texts=texts,
+        fix_checks=asked,
         attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
     )
@@ -138,6 +144,7 @@ def case_status(number: str) -> Any:
                 actor=g.user,
                 wording=rt.bot.wording,
                 policy=rt.catalog.policy,
+                fix_checks=rt.fix_checks,
             )
     except CaseError as exc:
         flash(str(exc), "error")

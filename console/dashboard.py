@@ -16,7 +16,8 @@ from console.languages import language_name, supported
 @bp.get("/")
 @login_required()
 def dashboard() -> Any:
-    """Cases per service per day, handoff rate, low-confidence share, time to close, languages."""
+    """Cases per service per day, handoff rate, low confidence, time to close, languages, and
+    whether closing as fixed fixed it (reopen rate, confirmed share, rating; reopened now)."""
     with runtime().Session() as db_session:
         data = compute(db_session=db_session)
         waiting = len(queue(db_session=db_session))

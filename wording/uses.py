@@ -59,6 +59,13 @@ USES: dict[str, frozenset[str]] = {
     "ALREADY_FOLLOWING": SMS,
     "FOLLOW_WHICH": SMS,
     "STATUS_CHANGED": SMS,
+    # "Is it fixed?" after a closing as fixed (cases/fix_checks.py, bot/fixcheck.py)
+    "FIX_CHECK_QUESTION": SMS,
+    "FIX_REOPENED": SMS,
+    "FIX_REOPENED_AGAIN": SMS,
+    "FIX_THANKS_RATE": SMS,
+    "FIX_RATED": SMS,
+    "FIX_RATING_SKIPPED": SMS,
     "STATUS_NOTE": SMS,
     # the public case page (/c/311-000123-<token>, cases/case_page.py): shown like texts
     "PAGE_TITLE": SMS,

@@ -83,6 +83,9 @@ def test_supervisor_works_a_handoff_and_closes_a_case(live, page, standin):
     wait_for(lambda: any(r["To"] == resident and number in r["Body"] for r in standin.requests))
     page.reload()
     assert page.locator("#texts .badge.sent").count() == 1
+    # "Was it fixed?" waits for daytime, at least 2 hours after the closing
+    assert page.locator("#texts .badge.pending").count() == 1
+    assert page.locator("#fix-checks li").count() == 1
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
 
 

@@ -106,11 +106,18 @@ def sms(client) -> Callable[..., SmsReply]:
 
 @contextmanager
 def gunicorn(
-    database_url: str, rasa_server, token: str, *, need_nlu: bool = True, rasa_server_es=None
+    database_url: str,
+    rasa_server,
+    token: str,
+    *,
+    need_nlu: bool = True,
+    rasa_server_es=None,
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """gunicorn (2 workers) on a free port with this database and Rasa; yields its base URL.
 
-    With `rasa_server_es`, Spanish goes to that server (else to the English one, as configured).
+    With `rasa_server_es`, Spanish goes to that server (else to the English one, as configured);
+    `env_extra` adds settings (e.g. CIVICLINE_TEXT_HOURS).
     """
     from nlu.server import free_port
     from scripts.web import start_gunicorn, stop, wait_healthy
@@ -130,6 +137,7 @@ def gunicorn(
     env.pop("CIVICLINE_RASA_URL_ES", None)
     if rasa_server_es is not None:
         env["CIVICLINE_RASA_URL_ES"] = rasa_server_es.url
+    env.update(env_extra or {})
     proc = start_gunicorn(env, quiet=True)
     try:
         if not wait_healthy(base, proc, need_nlu=need_nlu):

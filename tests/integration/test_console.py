@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -201,13 +202,18 @@ def test_closing_a_case_notifies_the_resident(sam, runtime):
     assert resp.status_code == 302
     with runtime.Session() as s:
         case = s.scalars(select(Case)).one()
-        [out] = s.scalars(select(OutboundMessage)).all()
+        out, question = s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert case.status == "closed" and case.status_notes == "Filled today."
     assert case.internal_notes == "Tenant in 4B called twice."
     assert out.to == "+15550100500" and number in out.body and "closed (fixed)" in out.body
     assert "Filled today." in out.body and "4B" not in out.body
+    # "Was it fixed?" waits for local daytime, at least 2 hours after the closing (settings)
+    assert question.reason == "fix_check" and question.to == "+15550100500"
+    assert "Was the pothole at 0 block of Elm Street fixed?" in question.body
+    assert question.next_attempt_at >= case.closed_datetime + timedelta(hours=2)
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "received → closed: fixed" in page and "Filled today." in page
+    assert 'id="fix-checks"' in page and "no answer" in page
     assert "case.status" in audit(runtime)
 
 
@@ -332,3 +338,26 @@ def test_case_page_shows_answers_by_their_names(sam, runtime):
     number = text(runtime, "yes", sender="+15550100950").case_number
     page = sam.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "<dt>Size</dt><dd>Bigger than a tire</dd>" in page
+
+
+def test_the_dashboard_flags_reopened_cases_and_shows_whether_fixed_was_fixed(sam, runtime):
+    text(runtime, "pothole at 5 elm st", sender="+15550100700")
+    number = text(runtime, "yes", sender="+15550100700").case_number
+    token = csrf(sam, f"/console/cases/{number}")
+    sam.post(
+        f"/console/cases/{number}/status",
+        data={"csrf_token": token, "status": "closed", "resolution": "fixed", "public_note": "x"},
+    )
+    token = csrf(sam, f"/console/cases/{number}")
+    sam.post(
+        f"/console/cases/{number}/status",
+        data={"csrf_token": token, "status": "reopened", "notes": "resident called: not fixed"},
+    )
+    page = sam.get("/console/").get_data(as_text=True)
+    flagged = re.search(r'id="reopened-now"><a href="([^"]+)"><strong>(\d+)</strong>', page)
+    assert flagged and flagged.group(2) == "1"
+    assert flagged.group(1).endswith("/console/cases?status=reopened")
+    row = re.search(r'<tr data-service="Pothole">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'class="num[^"]*">([^<]+)<', row)[:3] == ["1", "1", "100%"]
+    listed = sam.get(flagged.group(1)).get_data(as_text=True)
+    assert number in listed and 'class="badge reopened"' in listed

@@ -116,3 +116,38 @@ def test_open311_and_console_search_on_postgres(app):
         rows, _ = list_conversations(db_session=s, filters=ConversationFilters(search="100%"))
         none, _ = list_conversations(db_session=s, filters=ConversationFilters(search="1000"))
     assert len(rows) == 1 and none == []
+
+
+def test_is_it_fixed_on_postgres_two_answers_at_once_reopen_once(app):
+    from datetime import timedelta
+
+    from cases.fix_checks import FixCheckRules
+    from cases.lifecycle import Change, update_case
+    from cases.models import FixCheck, OutboundMessage, User
+    from cases.stats import dashboard
+    from cases.users import create_user
+
+    rt = app.extensions["civicline"]
+    say(rt, "pothole at 120 elm st", sender="+15550100088")
+    number = say(rt, "yes", sender="+15550100088").case_number
+    with rt.Session() as s, s.begin():
+        create_user(db_session=s, username="pg", password="x" * 12, role="supervisor")
+    with rt.Session() as s, s.begin():
+        update_case(
+            db_session=s,
+            case=s.scalars(select(Case).where(Case.service_request_id == number)).one(),
+            change=Change("closed", resolution="fixed", public_note="Filled."),
+            actor=s.scalars(select(User)).one(),
+            wording=rt.bot.wording,
+            fix_checks=FixCheckRules(hours=(0, 1440), delay=timedelta(0)),
+        )
+        for message in s.scalars(select(OutboundMessage)):  # as the worker would record them
+            message.status, message.sent_at = "sent", utcnow()
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda i: say(rt, "2", sender="+15550100088"), range(2)))
+    assert [r.kind for r in replies].count("fix_reopened") == 1
+    with rt.Session() as s:
+        case = s.scalars(select(Case).where(Case.service_request_id == number)).one()
+        assert (case.status, case.reopen_count) == ("reopened", 1)
+        assert s.scalars(select(FixCheck.answer)).one() == "no"
+        assert dashboard(db_session=s).outcomes.reopen_rate == 1.0

@@ -155,3 +155,12 @@ def test_the_public_case_page_and_staff_views_use_indexes(engine, settings):
     assert len(views) == 3  # the once-an-hour check, the count and latest, the recent days
     for sql, plan in views.items():
         assert "ix_case_views_case_user_at" in plan and "SCAN case_views" not in plan, (sql, plan)
+
+
+def test_dashboard_outcomes_are_bounded_by_the_windows_cases(engine):
+    found = plans(engine, lambda s: dashboard(db_session=s, now=NOW))
+    events = plan_of(found, "FROM case_events", "requested_datetime >=")
+    assert "ix_cases_requested_datetime" in events and "ix_case_events_case_id" in events
+    answers = plan_of(found, "FROM fix_checks", "requested_datetime >=")
+    assert "ix_cases_requested_datetime" in answers and "ix_fix_checks_case_id" in answers
+    assert "ix_cases_status" in plan_of(found, "FROM cases", "cases.status =")

@@ -111,9 +111,11 @@ def test_closing_the_original_closes_twenty_linked_reports_one_text_per_follower
     assert follow(db_session=s, case=original, phone="+15550100103", language="en")
     assert not follow(db_session=s, case=original, phone="+15550100999", language="es")
     change(original, "closed", resolution="fixed", public_note="Filled on Tuesday.")
-    sent = texts(s)
+    sent = [t for t in texts(s) if t.reason == "case_status"]
     phones = [t.to for t in sent]
     assert len(phones) == len(set(phones)) == 22  # 1 + 20 reporters + 1 follower, once each
+    asked = [t.to for t in texts(s) if t.reason == "fix_check"]  # "was it fixed?": reporters
+    assert len(asked) == len(set(asked)) == 21 and "+15550100999" not in asked
     assert all(c.status == CaseStatus.CLOSED and c.resolution == "fixed" for c in linked)
     assert all(c.status_notes == "Filled on Tuesday." for c in linked)
     spanish = next(t.body for t in sent if t.to == "+15550100999")
