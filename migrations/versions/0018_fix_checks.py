@@ -1,7 +1,7 @@
 """fix_checks: "Was it fixed?" questions to reporters after a closing as fixed, and answers
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-07 12:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0015'  # relinked after the 0016/0017 of other branches are merged
+down_revision = '0017'  # relinked after the 0016/0017 of other branches are merged
 branch_labels = None
 depends_on = None
 
