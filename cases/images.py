@@ -42,7 +42,7 @@ ACCEPTED_TYPES = frozenset(
         "image/webp",
     }
 )
-FORMATS = ("JPEG", "MPO", "PNG", "GIF", "HEIF", "WEBP")  # Pillow's names; nothing else decodes
+FORMATS = ("JPEG", "PNG", "GIF", "HEIF", "WEBP")  # Pillow's names (JPEG opens MPO too)
 LOSSLESS = ("PNG", "GIF")  # stored as PNG
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
