@@ -3,18 +3,22 @@
 Every public surface reads a case through `public_request`, never the stored row, so the
 privacy rules live here and are tested once: no contact details, no resident free text unless
 the service allows it, block-level places for sensitive services, only the public note of
-staff. Text here was redacted once, before it was stored (cases/redact.py).
+staff, only approved photos (cases/photos.py). Text here was redacted once, before it was stored
+(cases/redact.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cases.models import Case
+
+if TYPE_CHECKING:
+    from cases.photos import PublicPhoto
 
 HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
 UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
@@ -68,8 +72,15 @@ def public_place(case: Case, policy: PublicPolicy) -> tuple[str | None, float | 
     return block_address(case.address), rounded(case.lat), rounded(case.long)
 
 
-def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
-    """A case as an Open311 service request, with only what the public may see."""
+def public_request(
+    case: Case, policy: PublicPolicy, photos: Sequence[PublicPhoto] = ()
+) -> dict[str, Any]:
+    """A case as an Open311 service request, with only what the public may see.
+
+    `photos` are the case's approved photos (cases.photos.approved_photos): the first is the
+    request's media_url. Photos residents texted are published only that way, after review and
+    from our own store; Twilio's URLs never leave it.
+    """
     address, lat, long = public_place(case, policy)
     summary = public_summary(case, policy)
     if policy.description == "redacted" and case.description:
@@ -93,6 +104,9 @@ def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
         "zipcode": None,
         "lat": lat,
         "long": long,
-        # only a link an API client chose to publish; texted photos are never public here
-        "media_url": case.media_url if case.source == "open311" else None,
+        # an approved photo from our store, else a link an API client chose to publish;
+        # the Twilio URL of a texted photo is never public
+        "media_url": photos[0].url
+        if photos
+        else (case.media_url if case.source == "open311" else None),
     }

@@ -8,6 +8,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import Service
+from cases import photos
+from cases.images import MAX_BYTES
 from cases.models import Case, CaseEvent, OutboundMessage, Turn
 from cases.review import CaseFilters, list_cases
 from cases.service import CaseError, change_status
@@ -75,6 +77,7 @@ def case(number: str) -> Any:
             )
         )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
+        case_photos = photos.of_case(db_session, found.id)
     service = runtime().catalog.by_code.get(found.service_code)
     return render_template(
         "case.html",
@@ -84,6 +87,8 @@ def case(number: str) -> Any:
         texts=texts,
         attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
+        photos=case_photos,
+        photo_limits=(photos.MAX_PER_CASE, photos.MAX_STAFF_PER_CASE, MAX_BYTES // (1024 * 1024)),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.catalog import Attribute, Catalog, Service
 from bot.locations import StreetDirectory
 from cases.models import ApiKey, Case, utcnow
+from cases.photos import PublicPhoto, approved_photos, approved_photos_by_case
 from cases.public import public_request
 from cases.service import create_case
 from wording import Wording
@@ -104,9 +105,11 @@ def service_definition(service: Service) -> dict[str, Any]:
     }
 
 
-def request_body(case: Case, catalog: Catalog) -> dict[str, Any]:
+def request_body(
+    case: Case, catalog: Catalog, photos: Sequence[PublicPhoto] = ()
+) -> dict[str, Any]:
     """A case as an Open311 service request: the public view, never contact details."""
-    return public_request(case, catalog.policy(case.service_code))
+    return public_request(case, catalog.policy(case.service_code), photos)
 
 
 def check_jurisdiction(args: Mapping[str, str], configured: str | None) -> None:
@@ -279,7 +282,12 @@ def _list(value: str) -> list[str]:
 
 
 def search_requests(
-    *, db_session: Session, args: Mapping[str, str], catalog: Catalog, now: datetime | None = None
+    *,
+    db_session: Session,
+    args: Mapping[str, str],
+    catalog: Catalog,
+    now: datetime | None = None,
+    base_url: str = "",
 ) -> list[dict[str, Any]]:
     """GET requests: by ids, or by service, status and date range (default: the last 90 days)."""
     now = now or utcnow()
@@ -312,11 +320,13 @@ def search_requests(
         if statuses:
             query = query.where(Case.status.in_(statuses))
     query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
-    return [request_body(case, catalog) for case in db_session.scalars(query)]
+    found = list(db_session.scalars(query))
+    shown = approved_photos_by_case(db_session, [c.id for c in found], base_url=base_url)
+    return [request_body(case, catalog, shown.get(case.id, ())) for case in found]
 
 
 def get_request(
-    *, db_session: Session, service_request_id: str, catalog: Catalog
+    *, db_session: Session, service_request_id: str, catalog: Catalog, base_url: str = ""
 ) -> list[dict[str, Any]]:
     """GET requests/{id}: a one-element list, as the spec returns it, or a 404."""
     case = db_session.scalars(
@@ -324,4 +334,4 @@ def get_request(
     ).first()
     if case is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    return [request_body(case, catalog)]
+    return [request_body(case, catalog, approved_photos(db_session, case, base_url=base_url))]

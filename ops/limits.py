@@ -41,8 +41,9 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         on_breach=_too_many,
         enabled=settings.rate_limits,
     )
-    if "open311" in app.blueprints:
-        limiter.limit(settings.public_rate_limit)(app.blueprints["open311"])
+    for public in ("open311", "media"):  # the API, and the approved photos it links to
+        if public in app.blueprints:
+            limiter.limit(settings.public_rate_limit)(app.blueprints[public])
     login = app.view_functions.get("console.login")
     if login is not None:
         app.view_functions["console.login"] = limiter.limit(

@@ -1,0 +1,350 @@
+"""Photos after the webhook: the background job against the Twilio stand-in, the console's
+review, blur and upload, and what the public gets (fake NLU; no Rasa needed)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from PIL import Image, ImageChops
+from sqlalchemy import select
+
+from app import create_app
+from bot.dialogue import Media
+from bot.engine import Turn
+from cases import photos
+from cases.models import AuditEntry, Case, MediaBlob, OutboundMessage, Photo, utcnow
+from cases.photos import approved_photos
+from outbound.media_worker import drain, make_wording
+from outbound.twilio_media import TwilioMedia
+from tests.console_helpers import add_staff, csrf, sign_in
+from tests.fakes import FakeNLU
+from tests.photo_helpers import phone_jpeg
+
+PHONE = "+15550100077"
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def app(settings, standin):
+    app = create_app(settings, nlu=FakeNLU())
+    app.config.update(TESTING=True)
+    yield app
+    app.extensions["civicline"].db.dispose()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["civicline"]
+
+
+@pytest.fixture
+def media(settings, standin):
+    return TwilioMedia(settings.twilio_account_sid, settings.twilio_auth_token, standin.url)
+
+
+@pytest.fixture
+def work(runtime, media, settings):
+    """Run the media job until nothing is due."""
+
+    def _work(**kwargs) -> int:
+        return drain(
+            session_factory=runtime.Session, media=media, wording=make_wording(settings), **kwargs
+        )
+
+    return _work
+
+
+@pytest.fixture
+def sam(app):
+    add_staff(app.extensions["civicline"])
+    client = app.test_client()
+    assert sign_in(client, "sam").status_code == 302
+    return client
+
+
+def text(runtime, body: str, *urls: str, content_type: str = "image/jpeg"):
+    turn = Turn(
+        "sms",
+        PHONE,
+        body,
+        f"SM{next(_sids):032x}",
+        media=tuple(Media(u, content_type) for u in urls),
+    )
+    with runtime.Session() as s:
+        return runtime.bot.handle(turn, db_session=s)
+
+
+def filed_with_photo(runtime, standin, data: bytes | None = None) -> str:
+    """A pothole case filed by text with one photo; returns its number."""
+    text(runtime, "pothole at 120 elm st", standin.add_media(data or phone_jpeg()))
+    return text(runtime, "yes").case_number
+
+
+def all_photos(runtime) -> list[Photo]:
+    with runtime.Session() as s:
+        return list(s.scalars(select(Photo).order_by(Photo.id)))
+
+
+def stored(runtime, key: str) -> bytes:
+    with runtime.Session() as s:
+        return bytes(s.get(MediaBlob, key).data)
+
+
+# ---------------------------------------------------------------- the background job
+
+
+def test_a_texted_photo_is_fetched_cleaned_stored_and_deleted_at_twilio(
+    runtime, standin, work, caplog
+):
+    caplog.set_level(logging.INFO)
+    number = filed_with_photo(runtime, standin)
+    [path] = list(standin.media)
+    assert work() == 1
+    [photo] = all_photos(runtime)
+    assert (photo.status, photo.work, photo.twilio_url, photo.last_error) == (
+        "ready",
+        None,
+        None,
+        None,
+    )
+    assert photo.case_id is not None and photo.review == "pending"
+    image = Image.open(io.BytesIO(stored(runtime, photo.image_key)))
+    assert image.format == "JPEG" and dict(image.getexif()) == {} and image.size == (640, 480)
+    assert max(Image.open(io.BytesIO(stored(runtime, photo.thumb_key))).size) == 320
+    assert standin.deleted == [path] and standin.media == {}
+    assert standin.media_gets == [path]
+    assert path not in caplog.text and "Media/ME" not in caplog.text  # URLs are never logged
+    assert number
+
+
+def test_a_url_off_the_twilio_host_is_never_fetched(runtime, work, standin, caplog):
+    secret = "http://169.254.169.254/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"
+    text(runtime, "", secret)
+    text(runtime, "", standin.url + "/2010-04-01/Accounts/ACsomeoneelse/Messages/M/Media/ME")
+    work()
+    for photo in all_photos(runtime):
+        assert photo.status == "failed" and photo.twilio_url is None and photo.work is None
+        assert "not fetched" in photo.last_error and "169.254" not in photo.last_error
+    assert standin.media_gets == [] and "169.254" not in caplog.text
+
+
+def test_a_failed_download_is_retried_with_backoff_then_stored(runtime, standin, work):
+    filed_with_photo(runtime, standin)
+    standin.media_failures = [503]
+    now = utcnow()
+    work(clock=lambda: now)
+    [photo] = all_photos(runtime)
+    assert photo.status == "queued" and photo.last_error == "download failed: HTTP 503"
+    assert photo.next_attempt_at > now and photo.attempts == 1
+    assert work(clock=lambda: now) == 0  # not due yet
+    work(clock=lambda: photo.next_attempt_at)
+    [photo] = all_photos(runtime)
+    assert photo.status == "ready" and photo.attempts == 2 and standin.deleted
+
+
+def test_wrong_credentials_are_retried_not_given_up(runtime, standin, settings):
+    filed_with_photo(runtime, standin)
+    wrong = TwilioMedia(settings.twilio_account_sid, "not-the-token", standin.url)
+    drain(session_factory=runtime.Session, media=wrong)
+    [photo] = all_photos(runtime)
+    assert photo.status == "queued" and "401" in photo.last_error and photo.twilio_url
+
+
+def test_too_big_is_refused_with_a_text_and_twilios_copy_still_deleted(runtime, standin, work):
+    filed_with_photo(runtime, standin, b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 10))
+    work()
+    [photo] = all_photos(runtime)
+    assert (photo.status, photo.refusal, photo.case_id, photo.image_key) == (
+        "refused",
+        "too_big",
+        None,
+        None,
+    )
+    assert standin.deleted and photo.twilio_url is None
+    with runtime.Session() as s:
+        [notice] = s.scalars(
+            select(OutboundMessage).where(OutboundMessage.reason == "photo_refused")
+        )
+    assert notice.to == PHONE and "over 5 MB" in notice.body
+
+
+def test_bytes_that_are_no_image_are_refused_with_a_text(runtime, standin, work):
+    filed_with_photo(runtime, standin, b"<html>not a photo</html>")
+    work()
+    [photo] = all_photos(runtime)
+    assert photo.status == "refused" and photo.refusal == "not_image"
+    with runtime.Session() as s:
+        [notice] = s.scalars(
+            select(OutboundMessage).where(OutboundMessage.reason == "photo_refused")
+        )
+    assert "couldn't open a photo" in notice.body
+
+
+def test_a_lease_is_one_workers_and_a_lost_lease_records_nothing(runtime, standin, media):
+    filed_with_photo(runtime, standin)
+    now = utcnow()
+    with runtime.Session() as s, s.begin():
+        [first] = photos.claim_due(db_session=s, now=now)
+    with runtime.Session() as s, s.begin():
+        assert photos.claim_due(db_session=s, now=now) == []  # leased
+    later = now + photos.LEASE + timedelta(seconds=1)
+    with runtime.Session() as s, s.begin():
+        [second] = photos.claim_due(db_session=s, now=later)  # the first worker died
+    from cases.images import clean
+
+    cleaned = clean(media.fetch(first.url))
+    with runtime.Session() as s, s.begin():
+        assert photos.record_stored(db_session=s, claim=first, cleaned=cleaned, now=later) is None
+    with runtime.Session() as s, s.begin():
+        assert photos.record_stored(db_session=s, claim=second, cleaned=cleaned, now=later)
+    with runtime.Session() as s:
+        assert len(list(s.scalars(select(MediaBlob)))) == 2  # one image, one thumbnail
+
+
+def test_a_failed_delete_at_twilio_is_retried_and_the_photo_is_kept(runtime, standin, work):
+    filed_with_photo(runtime, standin)
+
+    def refuse_delete(handler) -> None:
+        handler._json(500, {"code": 0})
+
+    original = standin.server.RequestHandlerClass.do_DELETE
+    standin.server.RequestHandlerClass.do_DELETE = refuse_delete
+    now = utcnow()
+    work(clock=lambda: now)
+    [photo] = all_photos(runtime)
+    assert photo.status == "ready" and photo.work == "delete" and photo.twilio_url
+    assert photo.last_error == "delete failed: HTTP 500"
+    standin.server.RequestHandlerClass.do_DELETE = original
+    work(clock=lambda: photo.next_attempt_at)
+    [photo] = all_photos(runtime)
+    assert photo.work is None and photo.twilio_url is None and standin.deleted
+
+
+# ---------------------------------------------------------------- staff and the public
+
+
+def ready_case(runtime, standin, work, texture: bool = False) -> tuple[str, Photo]:
+    number = filed_with_photo(runtime, standin, phone_jpeg((400, 200), texture=texture))
+    work()
+    return number, all_photos(runtime)[0]
+
+
+def post(client, path: str, data: dict, page: str):
+    return client.post(path, data={**data, "csrf_token": csrf(client, page)})
+
+
+def test_photos_are_public_only_once_approved_and_hidden_again(
+    app, runtime, standin, work, sam, settings
+):
+    number, photo = ready_case(runtime, standin, work)
+    public, thumb = photos.public_paths(photo)
+    anyone = app.test_client()
+    assert anyone.get(public).status_code == 404 and anyone.get(thumb).status_code == 404
+    api = anyone.get(f"/open311/v2/requests/{number}.json").get_json()[0]
+    assert api["media_url"] is None
+    page = f"/console/cases/{number}"
+    html = sam.get(page).get_data(as_text=True)
+    assert f"/console/photos/{photo.id}/thumb" in html and "pending review" in html
+    assert sam.get(f"/console/photos/{photo.id}/thumb").status_code == 200
+    assert (
+        post(sam, f"/console/photos/{photo.id}/review", {"review": "approved"}, page).status_code
+        == 302
+    )
+    got = anyone.get(public)
+    assert got.status_code == 200 and got.mimetype == "image/jpeg"
+    assert dict(Image.open(io.BytesIO(got.data)).getexif()) == {}
+    assert anyone.get(thumb).status_code == 200
+    api = anyone.get(f"/open311/v2/requests/{number}.json").get_json()[0]
+    assert api["media_url"] == settings.public_url + public
+    listed = anyone.get("/open311/v2/requests.json").get_json()
+    assert [r["media_url"] for r in listed] == [settings.public_url + public]
+    with runtime.Session() as s:
+        case = s.scalars(select(Case)).one()
+        [shown] = approved_photos(s, case)
+    assert (shown.kind, shown.url, shown.thumbnail_url) == ("before", public, thumb)
+    post(sam, f"/console/photos/{photo.id}/review", {"review": "hidden"}, page)
+    assert anyone.get(public).status_code == 404
+    with runtime.Session() as s:
+        actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions[-2:] == ["photo.approve", "photo.hide"]
+    assert standin.url not in html  # Twilio's URL is shown nowhere
+
+
+def test_a_blurred_region_is_blurred_for_the_public_only(app, runtime, standin, work, sam):
+    number, photo = ready_case(runtime, standin, work, texture=True)
+    page = f"/console/cases/{number}"
+    post(sam, f"/console/photos/{photo.id}/review", {"review": "approved"}, page)
+    region = {"x": "0", "y": "0", "w": "25", "h": "50"}
+    assert post(sam, f"/console/photos/{photo.id}/blur", region, page).status_code == 302
+    public = Image.open(io.BytesIO(app.test_client().get(photos.public_paths(photo)[0]).data))
+    original = Image.open(io.BytesIO(sam.get(f"/console/photos/{photo.id}/image").data))
+    changed = ImageChops.difference(public.convert("RGB"), original.convert("RGB"))
+    assert changed.crop((0, 0, 100, 100)).getbbox() is not None  # the region
+    assert max(max(band) for band in changed.crop((150, 120, 400, 200)).getextrema()) < 40
+    [photo] = all_photos(runtime)
+    assert photo.blurs == [{"x": 0.0, "y": 0.0, "w": 25.0, "h": 50.0}]
+    with runtime.Session() as s:
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "photo.blur")).one()
+    assert audit.actor_name == "sam" and audit.detail["region"]["w"] == 25.0
+    post(sam, f"/console/photos/{photo.id}/unblur", {}, page)
+    assert all_photos(runtime)[0].public_key is None
+
+
+def test_staff_upload_an_after_photo_cleaned_like_a_texted_one(runtime, standin, work, sam):
+    number = filed_with_photo(runtime, standin)
+    page = f"/console/cases/{number}"
+    upload = {
+        "photo": (io.BytesIO(phone_jpeg((800, 600))), "after.jpg"),
+        "kind": "after",
+        "csrf_token": csrf(sam, page),
+    }
+    response = sam.post(f"/console/cases/{number}/photos", data=upload)
+    assert response.status_code == 302
+    work()
+    staff = [p for p in all_photos(runtime) if p.source == "staff"]
+    assert [(p.kind, p.status, p.uploaded_by, p.upload_key) for p in staff] == [
+        ("after", "ready", "sam", None)
+    ]
+    image = Image.open(io.BytesIO(stored(runtime, staff[0].image_key)))
+    assert dict(image.getexif()) == {}
+    with runtime.Session() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "photo.upload")).one()
+    refused = {
+        "photo": (io.BytesIO(b"%PDF-1.4 not a photo"), "x.pdf"),
+        "kind": "after",
+        "csrf_token": csrf(sam, page),
+    }
+    html = sam.post(f"/console/cases/{number}/photos", data=refused, follow_redirects=True)
+    assert "not uploaded" in html.get_data(as_text=True)
+    assert len([p for p in all_photos(runtime) if p.source == "staff"]) == 1
+
+
+def test_photo_actions_need_a_signed_in_member_of_staff_and_the_csrf_token(
+    app, runtime, standin, work, sam
+):
+    _, photo = ready_case(runtime, standin, work)
+    anyone = app.test_client()
+    assert anyone.get(f"/console/photos/{photo.id}/image").status_code == 302  # to sign in
+    assert (
+        anyone.post(f"/console/photos/{photo.id}/review", data={"review": "approved"}).status_code
+        == 400
+    )
+    assert (
+        sam.post(f"/console/photos/{photo.id}/review", data={"review": "approved"}).status_code
+        == 400
+    )
+    assert all_photos(runtime)[0].review == "pending"
+
+
+def test_the_conversation_page_shows_the_texted_photos(runtime, standin, work, sam):
+    filed_with_photo(runtime, standin)
+    work()
+    [photo] = all_photos(runtime)
+    html = sam.get(f"/console/conversations/{photo.conversation_id}").get_data(as_text=True)
+    assert html.count(f"/console/photos/{photo.id}/thumb") == 2  # in the transcript and below
+    assert re.search(r"Approve for the public", html)
