@@ -348,3 +348,28 @@ def test_the_conversation_page_shows_the_texted_photos(runtime, standin, work, s
     html = sam.get(f"/console/conversations/{photo.conversation_id}").get_data(as_text=True)
     assert html.count(f"/console/photos/{photo.id}/thumb") == 2  # in the transcript and below
     assert re.search(r"Approve for the public", html)
+
+
+def test_retention_deletes_photos_no_case_has_and_keeps_a_cases(runtime, standin, work, tmp_path):
+    from cases import retention
+    from cases.models import Conversation
+
+    text(runtime, "there's a fire in my kitchen", standin.add_media(phone_jpeg()))  # no case
+    filed_with_photo(runtime, standin)  # then a report, in the same conversation
+    work()
+    kept, dropped = sorted(all_photos(runtime), key=lambda p: p.case_id is None)
+    assert kept.case_id is not None and dropped.case_id is None
+    later = utcnow() + timedelta(days=400)
+    with runtime.Session() as s, s.begin():
+        for conv in s.scalars(select(Conversation)):
+            conv.status, conv.ended_at = "closed", utcnow()
+        s.get(Case, kept.case_id).status = "closed"
+    with runtime.Session() as s:
+        retention.run(
+            db_session=s, now=later, policy=retention.Policy(), model_dir=tmp_path, owner="t"
+        )
+    [left] = all_photos(runtime)
+    assert left.id == kept.id and left.conversation_id is None  # unlinked, kept with its case
+    with runtime.Session() as s:
+        keys = set(s.scalars(select(MediaBlob.key)))
+    assert keys == {kept.image_key, kept.thumb_key}
