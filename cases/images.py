@@ -168,9 +168,17 @@ def _encode(image: Image.Image, lossless: bool) -> tuple[bytes, str]:
     return out.getvalue(), "image/jpeg"
 
 
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    """The image scaled to fit a side x side box (never enlarged); a new image, no copy first."""
+    scale = min(side / image.width, side / image.height, 1.0)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
 def _thumbnail(image: Image.Image) -> bytes:
-    thumb = image.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    thumb = _fit(image, THUMB_SIDE)
     if thumb.mode != "RGB":
         thumb = _pixels_only(thumb, alpha=False)
     out = io.BytesIO()
@@ -189,13 +197,11 @@ def clean(data: bytes) -> Cleaned:
     lossless = image.format in LOSSLESS
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image)  # orientation first, before EXIF is gone
-        pixels = _pixels_only(_to_srgb(upright), alpha=lossless)
+        ImageOps.exif_transpose(image, in_place=True)  # orientation first, before EXIF is gone
+        pixels = _pixels_only(_to_srgb(image), alpha=lossless)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise ImageRefused("not_image", "the image could not be decoded") from None
-    if max(pixels.size) > MAX_SIDE:
-        pixels.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    return _finish(pixels, lossless)
+    return _finish(_fit(pixels, MAX_SIDE), lossless)
 
 
 def blur(data: bytes, region: Region) -> Cleaned:
