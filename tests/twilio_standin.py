@@ -50,6 +50,7 @@ class TwilioStandIn:
         self.media_gets: list[str] = []
         self.media_failures: list[int] = []
         self.deleted: list[str] = []
+        self.media_redirect: str | None = None  # answer media GETs with a redirect here
         self._media_ids = itertools.count(1)
         standin = self
 
@@ -64,6 +65,12 @@ class TwilioStandIn:
                     self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
                     return
                 standin.media_gets.append(self.path)
+                if standin.media_redirect:
+                    self.send_response(307)
+                    self.send_header("Location", standin.media_redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if standin.media_failures:
                     status = standin.media_failures.pop(0)
                     self._json(status, {"code": 0, "message": "stand-in failure"})
