@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
         logging.getLogger(__name__).warning("TWILIO_AUTH_TOKEN is not set: every webhook gets 403")
 
     from console import init_app as init_console
+    from open311.media import bp as media_bp
     from open311.views import init_app as init_open311
     from ops.limits import init_limits
     from ops.views import bp as ops_bp
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     app.register_blueprint(ops_bp)
     if settings.role in ("all", "web"):
         init_open311(app)
+        app.register_blueprint(media_bp)  # approved photos, public
         init_console(app)
         init_public(app)
     init_limits(app, settings)

@@ -38,7 +38,8 @@ def textable(phone: str) -> bool:
 def no_input(d: Dialogue) -> Reply:
     """Silence or speech too unclear to act on: ask again, then offer the keypad.
 
-    A text with no words (a photo alone, or blanks) is asked for words; the state is kept.
+    A text with no words (blanks) is asked for words; the state is kept. (A photo alone is
+    bot/photos.py's.)
     """
     if not d.voice:
         return d.say("NO_INPUT", "no_input")

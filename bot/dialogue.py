@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,14 @@ def call_action(kind: str, channel: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Media:
+    """One attachment of a message (an MMS photo): where the provider keeps it, and its type."""
+
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class Turn:
     """A channel-neutral inbound message (an SMS, or one spoken or keyed answer on a call)."""
 
@@ -36,6 +44,7 @@ class Turn:
     asr_confidence: float | None = None
     digits: str | None = None
     call_sid: str | None = None
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class Dialogue:
     wording: Wording
     case: Case | None = None
     language: str = "en"
+    photos: list[int] = field(default_factory=list)  # this message's photos taken (row ids)
+    refused: int = 0  # this message's attachments refused as not images
 
     @property
     def intent(self) -> str | None:

@@ -15,6 +15,7 @@ from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.fixcheck import FixCheckAnswers
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
+from bot.photos import PhotoFlow
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
@@ -90,6 +91,7 @@ class Engine:
             wording=wording, reports=self.reports, timeout=conversation_timeout, clock=clock
         )
         self.fix_checks = FixCheckAnswers(fix_checks or FixCheckRules())
+        self.photos = PhotoFlow(catalog=catalog, reports=self.reports)
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -215,21 +217,28 @@ class Engine:
             now=now,
         )
         d = Dialogue(conv, understood, parse, now, turn, state, self.wording, None, conv.language)
+        if turn.media:  # stored on the conversation first, whatever happens next
+            self.photos.receive(d, db_session)
+        photo_alone = bool(turn.media) and not text.strip()
         if keyword:
             reply = self._compliance(d, keyword, db_session)
+        elif state.step == Step.DANGER_CHECK and photo_alone:
+            reply = self._hold_photos(d)
         elif state.step == Step.DANGER_CHECK:
             reply = self._danger_answer(d, danger, db_session)
         elif danger.level == Danger.CLEAR:
-            reply = self._emergency(d)
+            reply = self._emergency(d)  # any photos stay on the conversation, never a case
         elif danger.level == Danger.POSSIBLE and conv.handoff_status != "taken":
             reply = self._ask_danger(d)
         elif heard.asked:
             reply = self.switching.language_changed(d)
+        elif photo_alone:
+            reply = self.photos.alone(d, db_session)
         elif not self._heard(turn, text) and parse is None:
             reply = calls.no_input(d)
         else:
             state.no_input = 0
-            reply = self._decide(d, db_session)
+            reply = self._decided(d, db_session)
         if d.voice and reply.kind in {"question", "confirm", "danger_check"}:
             state.last_question = reply.text
         conv.state = state.to_json()
@@ -290,7 +299,17 @@ class Engine:
         state = d.state
         state.paused = state.step
         state.step = Step.DANGER_CHECK
-        state.held = {"text": d.text, "parse": asdict(d.parse) if d.parse else None}
+        state.held = {
+            "text": d.text,
+            "parse": asdict(d.parse) if d.parse else None,
+            "photos": d.photos,
+        }
+        return d.say("DANGER_CHECK", "danger_check")
+
+    def _hold_photos(self, d: Dialogue) -> Reply:
+        """Photos alone while "is anyone in danger?" waits: kept with the held message."""
+        held = d.state.held or {}
+        d.state.held = {**held, "photos": [*held.get("photos", []), *d.photos]}
         return d.say("DANGER_CHECK", "danger_check")
 
     def _danger_answer(self, d: Dialogue, danger: Assessment, db_session: Session) -> Reply:
@@ -305,7 +324,8 @@ class Engine:
             parse = held.get("parse")
             d.text = str(held.get("text") or "")
             d.parse = Parse(**parse) if parse else None
-        return self._decide(d, db_session)
+        d.photos = [*held.get("photos", []), *d.photos]
+        return self._decided(d, db_session)
 
     # ------------------------------------------------------------ compliance
     def _compliance(self, d: Dialogue, keyword: str, db_session: Session) -> Reply:
@@ -322,6 +342,12 @@ class Engine:
         return d.say("HELP", "help")
 
     # -------------------------------------------------------------- deciding
+    def _decided(self, d: Dialogue, db_session: Session) -> Reply:
+        """Decide on the words; photos that came with them follow (bot/photos.py)."""
+        if d.photos or d.refused or d.state.step == Step.PHOTO_PROBLEM:
+            return self.photos.with_words(d, db_session, lambda: self._decide(d, db_session))
+        return self._decide(d, db_session)
+
     def _decide(self, d: Dialogue, db_session: Session) -> Reply:
         conv, state = d.conversation, d.state
         if d.turn.digits and (reply := calls.keypad(d)):

@@ -13,6 +13,7 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory, address_text, unit_number
 from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
+from cases import photos
 from cases.models import Case
 from cases.outbox import enqueue_sms
 from cases.public import case_link
@@ -316,6 +317,8 @@ class ReportFlow:
             now=d.now,
         )
         d.case = case
+        if d.state.photos:  # photos texted while the report was made go with the case
+            photos.add_to_case(db_session=db_session, case=case, photo_ids=d.state.photos)
         number = str(case.service_request_id)
         note, original = "", None
         if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):

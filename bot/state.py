@@ -17,6 +17,7 @@ class Step(StrEnum):
     OFFER_SMS = "offer_sms"  # a call filed a case; texting the number?
     AWAITING_CASE = "awaiting_case"  # asked for a case number
     DANGER_CHECK = "danger_check"  # asked "is anyone in danger right now?"
+    PHOTO_PROBLEM = "photo_problem"  # a photo came alone: asked what problem it shows
 
 
 class Slot(StrEnum):
@@ -67,6 +68,7 @@ class DialogueState:
     case: str | None = None  # the case number a call may text (OFFER_SMS)
     paused: Step | None = None  # the step a danger check interrupted
     held: dict[str, Any] | None = None  # the message a danger check held back (text, parse)
+    photos: list[int] = field(default_factory=list)  # photos for the report being made (ids)
 
     @property
     def in_report(self) -> bool:

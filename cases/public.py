@@ -3,21 +3,25 @@
 Every public surface reads a case through `public_request`, never the stored row, so the
 privacy rules live here and are tested once: no contact details, no resident free text unless
 the service allows it, block-level places for sensitive services, only the public note of
-staff. Text here was redacted once, before it was stored (cases/redact.py).
+staff, only approved photos (cases/photos.py). Text here was redacted once, before it was stored
+(cases/redact.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from cases.enums import CaseStatus, open311_status
 from cases.models import Case, CaseEvent
+
+if TYPE_CHECKING:
+    from cases.photos import PublicPhoto
 
 HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
 UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
@@ -71,8 +75,15 @@ def public_place(case: Case, policy: PublicPolicy) -> tuple[str | None, float | 
     return block_address(case.address), rounded(case.lat), rounded(case.long)
 
 
-def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
-    """A case as an Open311 service request, with only what the public may see."""
+def public_request(
+    case: Case, policy: PublicPolicy, photos: Sequence[PublicPhoto] = ()
+) -> dict[str, Any]:
+    """A case as an Open311 service request, with only what the public may see.
+
+    `photos` are the case's approved photos (cases.photos.approved_photos): the first is the
+    request's media_url. Photos residents texted are published only that way, after review and
+    from our own store; Twilio's URLs never leave it.
+    """
     address, lat, long = public_place(case, policy)
     summary = public_summary(case, policy)
     if policy.description == "redacted" and case.description:
@@ -97,8 +108,11 @@ def public_request(case: Case, policy: PublicPolicy) -> dict[str, Any]:
         "zipcode": None,
         "lat": lat,
         "long": long,
-        # only a link an API client chose to publish; texted photos are never public here
-        "media_url": case.media_url if case.source == "open311" else None,
+        # an approved photo from our store, else a link an API client chose to publish;
+        # the Twilio URL of a texted photo is never public
+        "media_url": photos[0].url
+        if photos
+        else (case.media_url if case.source == "open311" else None),
     }
 
 
@@ -199,6 +213,6 @@ def public_photos(db_session: Session, case: Case) -> list[Any]:
     Each has `kind` (before | after), `url`, `thumbnail_url`, `width` and `height`; the public
     case page (cases/case_page.py, public/templates/public/case.html) shows them.
     """
-    # TODO(photos): return cases.photos.approved_photos(db_session, case) once the photos
-    # branch is merged; until then no photo is approved, so there is nothing to show.
-    return []
+    from cases.photos import approved_photos  # photos build on this module's view
+
+    return list(approved_photos(db_session, case))

@@ -22,9 +22,11 @@ from cases.models import (
     LoginAttempt,
     ModelVersion,
     OutboundMessage,
+    Photo,
     TrainingCandidate,
     Turn,
 )
+from cases.photos import delete_photos
 
 LOGIN_LIMIT_WINDOW = max(WINDOW, PAIR_MEMORY)  # what the sign-in limiter still reads
 
@@ -114,8 +116,21 @@ def _unredacted(db_session: Session, now: datetime, policy: Policy) -> Select[tu
     )
 
 
+def _caseless_photos(db_session: Session, ids: list[int]) -> None:
+    """Photos texted in these conversations that no case has: deleted, bytes and all.
+
+    They are the resident's, like the transcript (an emergency's, a dropped report's); a case's
+    photos are its evidence and stay with it.
+    """
+    found = db_session.scalars(
+        select(Photo.id).where(Photo.conversation_id.in_(ids), Photo.case_id.is_(None))
+    )
+    delete_photos(db_session=db_session, ids=list(found))
+
+
 def _redact(db_session: Session, ids: list[int], now: datetime, policy: Policy) -> int:
     """Blank what residents said and the bot answered; keep intents and times for statistics."""
+    _caseless_photos(db_session, ids)
     turn_ids = select(Turn.id).where(Turn.conversation_id.in_(ids))
     statements = [
         update(Turn)
@@ -150,14 +165,16 @@ def expired(db_session: Session, now: datetime, policy: Policy) -> Select[tuple[
 def _delete_conversations(
     db_session: Session, ids: list[int], now: datetime, policy: Policy
 ) -> int:
-    """Delete conversations and their turns; cases and outbound rows stay, unlinked."""
+    """Delete conversations and their turns; cases, their photos and outbound rows stay,
+    unlinked."""
     turn_ids = select(Turn.id).where(Turn.conversation_id.in_(ids))
     db_session.execute(
         delete(TrainingCandidate)
         .where(TrainingCandidate.turn_id.in_(turn_ids))
         .execution_options(**NO_SYNC)
     )
-    for model in (Case, OutboundMessage):
+    _caseless_photos(db_session, ids)
+    for model in (Case, OutboundMessage, Photo):
         db_session.execute(
             update(model)
             .where(model.conversation_id.in_(ids))

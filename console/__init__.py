@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         handoffs,
         languages,
         nlu_admin,
+        photos,
     )
     from console.blueprint import bp
     from console.cli import console_cli

@@ -8,8 +8,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import Service
+from cases import photos
 from cases.case_page import record_staff_view
 from cases.enums import RESOLUTIONS, STATUSES
+from cases.images import MAX_BYTES
 from cases.lifecycle import CaseError, Change, linked_cases, update_case
 from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn
 from cases.public import case_link
@@ -86,6 +88,7 @@ def case(number: str) -> Any:
         )
         duplicate_of = db_session.get(Case, found.duplicate_of) if found.duplicate_of else None
         linked = linked_cases(db_session, found)
+        case_photos = photos.of_case(db_session, found.id)
         db_session.commit()  # the view just recorded
     service = runtime().catalog.by_code.get(found.service_code)
     return render_template(
@@ -101,6 +104,8 @@ def case(number: str) -> Any:
         fix_checks=asked,
         attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
+        photos=case_photos,
+        photo_limits=(photos.MAX_PER_CASE, photos.MAX_STAFF_PER_CASE, MAX_BYTES // (1024 * 1024)),
     )
 
 

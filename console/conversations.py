@@ -8,7 +8,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import CONVERSATION_INTENTS
-from cases.models import Case, Conversation, OutboundMessage, Turn, User
+from cases import photos
+from cases.models import Case, Conversation, OutboundMessage, Photo, Turn, User
 from cases.review import ConversationFilters, flag_turn, list_conversations, turn_summaries
 from console.blueprint import bp, login_required, runtime
 from console.filters import choice, day, flag, page
@@ -75,6 +76,14 @@ def conversation(conversation_id: int) -> Any:
         )
         cases = list(db_session.scalars(select(Case).where(Case.conversation_id == conv.id)))
         taken_by = db_session.get(User, conv.handoff_taken_by) if conv.handoff_taken_by else None
+        conv_photos = photos.of_conversation(db_session, conv.id)
+        photo_cases = {p.case_id for p in conv_photos if p.case_id}
+        case_numbers = {
+            case_id: number
+            for case_id, number in db_session.execute(
+                select(Case.id, Case.service_request_id).where(Case.id.in_(photo_cases))
+            )
+        }
     timeline = sorted(
         [("turn", t.received_at, t) for t in turns] + [("staff", m.created_at, m) for m in staff],
         key=lambda x: x[1],
@@ -86,7 +95,19 @@ def conversation(conversation_id: int) -> Any:
         cases=cases,
         intents=intents(),
         taken_by=taken_by,
+        photos=conv_photos,
+        photos_by_message=_by_message(conv_photos),
+        case_numbers=case_numbers,
     )
+
+
+def _by_message(found: list[Photo]) -> dict[str, list[Photo]]:
+    """The photos each texted message brought (shown in the transcript at that message)."""
+    by_message: dict[str, list[Photo]] = {}
+    for photo in found:
+        if photo.message_sid:
+            by_message.setdefault(photo.message_sid, []).append(photo)
+    return by_message
 
 
 @bp.post("/turns/<int:turn_id>/flag")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ from bot.catalog import Attribute, Catalog, Service
 from bot.locations import StreetDirectory
 from cases.enums import STATUSES, open311_status
 from cases.models import ApiKey, Case, CaseEvent, utcnow
+from cases.photos import PublicPhoto, approved_photos, approved_photos_by_case
 from cases.public import open311_notes, public_request
 from cases.service import create_case
 from wording import Wording
@@ -105,9 +106,11 @@ def service_definition(service: Service) -> dict[str, Any]:
     }
 
 
-def request_body(case: Case, catalog: Catalog) -> dict[str, Any]:
+def request_body(
+    case: Case, catalog: Catalog, photos: Sequence[PublicPhoto] = ()
+) -> dict[str, Any]:
     """A case as an Open311 service request: the public view, never contact details."""
-    return public_request(case, catalog.policy(case.service_code))
+    return public_request(case, catalog.policy(case.service_code), photos)
 
 
 def check_jurisdiction(args: Mapping[str, str], configured: str | None) -> None:
@@ -281,7 +284,12 @@ def _list(value: str) -> list[str]:
 
 
 def search_requests(
-    *, db_session: Session, args: Mapping[str, str], catalog: Catalog, now: datetime | None = None
+    *,
+    db_session: Session,
+    args: Mapping[str, str],
+    catalog: Catalog,
+    now: datetime | None = None,
+    base_url: str = "",
 ) -> list[dict[str, Any]]:
     """GET requests: by ids, or by service, status and date range (default: the last 90 days)."""
     now = now or utcnow()
@@ -315,11 +323,18 @@ def search_requests(
             wanted = [x for x in STATUSES if open311_status(x) in statuses]
             query = query.where(Case.status.in_(wanted))
     query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
-    return [request_body(case, catalog) for case in db_session.scalars(query)]
+    found = list(db_session.scalars(query))
+    shown = approved_photos_by_case(db_session, [c.id for c in found], base_url=base_url)
+    return [request_body(case, catalog, shown.get(case.id, ())) for case in found]
 
 
 def get_request(
-    *, db_session: Session, service_request_id: str, catalog: Catalog, extensions: bool = False
+    *,
+    db_session: Session,
+    service_request_id: str,
+    catalog: Catalog,
+    base_url: str = "",
+    extensions: bool = False,
 ) -> list[dict[str, Any]]:
     """GET requests/{id}: a one-element list, as the spec returns it, or a 404.
 
@@ -331,7 +346,7 @@ def get_request(
     ).first()
     if case is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    body = request_body(case, catalog)
+    body = request_body(case, catalog, approved_photos(db_session, case, base_url=base_url))
     if extensions:
         events = db_session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)

@@ -162,7 +162,12 @@ def search(args: dict[str, str]) -> tuple[Any, int]:
     """Search service requests."""
     runtime = _runtime()
     with runtime.Session() as db_session:
-        return api.search_requests(db_session=db_session, args=args, catalog=runtime.catalog), 200
+        return api.search_requests(
+            db_session=db_session,
+            args=args,
+            catalog=runtime.catalog,
+            base_url=runtime.settings.public_url,
+        ), 200
 
 
 @bp.get("/v2/requests/<request_id>.<fmt>")
@@ -176,6 +181,7 @@ def one(args: dict[str, str], request_id: str) -> tuple[Any, int]:
             service_request_id=request_id,
             catalog=runtime.catalog,
             extensions=args.get("extensions", "").strip().lower() == "true",
+            base_url=runtime.settings.public_url,
         ), 200
 
 

@@ -41,10 +41,11 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         on_breach=_too_many,
         enabled=settings.rate_limits,
     )
-    if "open311" in app.blueprints:
-        limiter.limit(settings.public_rate_limit)(app.blueprints["open311"])
-    if "public" in app.blueprints:  # a case page's token must not be guessable by brute force
-        limiter.limit(settings.public_rate_limit)(app.blueprints["public"])
+    # the API, the approved photos it links to, and case pages (whose token must not be
+    # guessable by brute force)
+    for public in ("open311", "media", "public"):
+        if public in app.blueprints:
+            limiter.limit(settings.public_rate_limit)(app.blueprints[public])
     login = app.view_functions.get("console.login")
     if login is not None:
         app.view_functions["console.login"] = limiter.limit(

@@ -208,21 +208,24 @@ def main() -> int:
         f"retention: every {settings.retain_every_minutes} min, one machine at a time "
         "(docs/retention.md)"
     )
-    children = [
+    step("media worker: fetches texted photos from Twilio, cleans and stores them")
+    workers = [
         Child("console/Open311 pool", lambda: start_gunicorn(site_env)),
         Child("outbox worker", lambda: module("outbound.worker", worker_env)),
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
-    ] + [
+        Child("media worker", lambda: module("outbound.media_worker", os.environ)),
+    ]
+    children = workers + [
         Child(
             f"Rasa replica :{server.port} ({server.language})",
             respawn(server, settings, served[server.language]),
         )
         for server in servers
     ]
-    for child in children[:4]:
+    for child in workers:
         child.launch()
-    for child, server in zip(children[4:], servers, strict=True):
+    for child, server in zip(children[len(workers) :], servers, strict=True):
         child.proc = server.proc
     health = f"http://127.0.0.1:{settings.port}/healthz"
     site = children[0].proc

@@ -1,7 +1,14 @@
-"""A local stand-in for Twilio's REST API: records Messages.json requests, can fail on cue."""
+"""A local stand-in for Twilio's REST API: records Messages.json requests, can fail on cue.
+
+It also keeps MMS media as Twilio does: `add_media` stores bytes under a media URL of the
+account, served only with the account's HTTP basic auth, and a DELETE removes them (recorded
+in `deleted`). `media_gets` counts downloads; `media_failures` answers GETs with errors first.
+"""
 
 from __future__ import annotations
 
+import base64
+import itertools
 import json
 import threading
 import time
@@ -37,9 +44,59 @@ class TwilioStandIn:
         self.list_failures: list[tuple[int, int]] = []
         self.lookups = 0
         self.delay = 0.0
+        self.account_sid = "AC" + "0" * 32
+        self.auth_token = "test-auth-token-0123456789abcdef"
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_gets: list[str] = []
+        self.media_failures: list[int] = []
+        self.deleted: list[str] = []
+        self.media_redirect: str | None = None  # answer media GETs with a redirect here
+        self._media_ids = itertools.count(1)
         standin = self
 
         class Handler(JsonHandler):
+            def _authorised(self) -> bool:
+                expected = f"{standin.account_sid}:{standin.auth_token}".encode()
+                sent = self.headers.get("Authorization", "")
+                return sent == "Basic " + base64.b64encode(expected).decode()
+
+            def _media(self) -> None:
+                if not self._authorised():
+                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                standin.media_gets.append(self.path)
+                if standin.media_redirect:
+                    self.send_response(307)
+                    self.send_header("Location", standin.media_redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if standin.media_failures:
+                    status = standin.media_failures.pop(0)
+                    self._json(status, {"code": 0, "message": "stand-in failure"})
+                    return
+                found = standin.media.get(self.path)
+                if found is None:
+                    self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", found[1])
+                self.send_header("Content-Length", str(len(found[0])))
+                self.end_headers()
+                self.wfile.write(found[0])
+
+            def do_DELETE(self) -> None:
+                if "/Media/" not in self.path or not self._authorised():
+                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                if standin.media.pop(self.path, None) is None:
+                    self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                standin.deleted.append(self.path)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -65,6 +122,9 @@ class TwilioStandIn:
                 )
 
             def do_GET(self) -> None:
+                if "/Media/" in self.path:
+                    self._media()
+                    return
                 standin.lookups += 1
                 if standin.list_failures:
                     status, code = standin.list_failures.pop(0)
@@ -99,6 +159,13 @@ class TwilioStandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add_media(self, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Keep bytes as an MMS attachment of the account; returns its media URL."""
+        n = next(self._media_ids)
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.media[path] = (data, content_type)
+        return self.url + path
 
     def close(self) -> None:
         """Stop serving."""

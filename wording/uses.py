@@ -126,4 +126,16 @@ USES: dict[str, frozenset[str]] = {
     "TEXT_ME": VOICE,
     "TEXT_ME_SMS": SMS,
     "TEXT_ME_NO_PHONE": VOICE,
+    # photos by MMS (bot/photos.py; the refusals found after download: outbound/media_worker.py)
+    "PHOTO_ASK_PROBLEM": SMS,
+    "PHOTO_KEPT_ONE": SMS,
+    "PHOTO_KEPT_MANY": SMS,
+    "PHOTO_LIMIT": SMS,
+    "PHOTO_NOT_IMAGE": SMS,
+    "PHOTO_ONLY_NOT_IMAGE": SMS,
+    "PHOTO_ADDED_TO_CASE": SMS,
+    "PHOTO_CASE_UNKNOWN": SMS,
+    "PHOTO_CASE_FULL": SMS,
+    "PHOTO_TOO_BIG": SMS,
+    "PHOTO_UNREADABLE": SMS,
 }

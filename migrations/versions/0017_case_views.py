@@ -3,7 +3,7 @@ per member of staff per case per hour), so the public case page can tell the res
 staff looked at their case and when
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 02:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0015'  # relinked to 0016 by the lead when the photos branch is merged
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

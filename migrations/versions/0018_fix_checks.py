@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0017'  # relinked after the 0016/0017 of other branches are merged
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

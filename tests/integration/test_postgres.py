@@ -151,3 +151,36 @@ def test_is_it_fixed_on_postgres_two_answers_at_once_reopen_once(app):
         assert (case.status, case.reopen_count) == ("reopened", 1)
         assert s.scalars(select(FixCheck.answer)).one() == "no"
         assert dashboard(db_session=s).outcomes.reopen_rate == 1.0
+
+
+def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(app):
+    from bot.dialogue import Media
+    from cases import photos
+    from cases.media_store import open_store
+    from cases.models import Photo
+
+    rt = app.extensions["civicline"]
+    urls = [
+        f"https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME{i}" for i in (1, 2)
+    ]
+    turn = Turn(
+        "sms", "+15550100088", "", "MMpg-retry", media=tuple(Media(u, "image/jpeg") for u in urls)
+    )
+
+    def send(_: int) -> str:
+        with rt.Session() as s:
+            return rt.bot.handle(turn, db_session=s).text
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(send, range(4)))
+    assert len(set(replies)) == 1 and "What problem" in replies[0]
+    with rt.Session() as one, one.begin(), rt.Session() as two, two.begin():
+        assert one.scalar(select(func.count()).select_from(Photo)) == 2
+        first = photos.claim_due(db_session=one, now=utcnow(), limit=2)
+        second = photos.claim_due(db_session=two, now=utcnow(), limit=2)
+    assert len(first) == 2 and second == []
+    data = bytes(range(256)) * 10
+    with rt.Session() as s, s.begin():
+        open_store(s).put("photo/pg/x.jpg", data, "image/jpeg")
+    with rt.Session() as s:
+        assert open_store(s).get("photo/pg/x.jpg").data == data

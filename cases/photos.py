@@ -1,0 +1,607 @@
+"""Photos of reports: received by text (MMS) or uploaded by staff, reviewed, published.
+
+- A texted photo is a row written in the turn's transaction (unique per MessageSid and media
+  index, so a Twilio retry stores nothing twice), with its Twilio URL to fetch. The background
+  job (outbound/media_worker.py) claims rows the way the outbox worker claims texts: a claim
+  writes a fresh token and a lease (`next_attempt_at`), and every outcome is one UPDATE
+  conditional on that token, so a worker whose lease was taken over records nothing.
+- A report being made gathers its photos (bot state); filing attaches them to the case. At
+  most MAX_PER_CASE residents' photos per case (staff have their own MAX_STAFF_PER_CASE, so an
+  "after" photo is never crowded out); the rest are refused, and only images are taken.
+- Nothing is public until a member of staff approves it; the public then gets the photo (or
+  its blurred rendition) under an unguessable token, and Twilio's URLs are never published.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from cases import images
+from cases.audit import record
+from cases.media_store import MediaStore, Stored, new_key, open_store
+from cases.models import Case, Photo, User, utcnow
+from cases.outbox import retry_delay
+
+MAX_PER_CASE = 5  # residents' photos on one case (and on one report being made)
+MAX_STAFF_PER_CASE = 5  # staff uploads on one case, counted apart
+RECENT_CASE = timedelta(minutes=30)  # a photo this soon after filing adds to that case
+LEASE = timedelta(seconds=120)  # longer than a download, clean-up and store may take
+GIVE_UP_AFTER = timedelta(hours=24)
+COUNTED = ("queued", "ready")  # refused and failed photos leave their place free
+KINDS = ("before", "after")
+PUBLIC_NAME = re.compile(r"^([0-9a-f]{32})(-thumb)?\.(jpg|png)$")
+
+
+# ---------------------------------------------------------------- receiving
+
+
+def receive_mms(
+    *,
+    db_session: Session,
+    conversation_id: int,
+    message_sid: str | None,
+    media: Sequence[tuple[str, str]],
+    now: datetime | None = None,
+) -> list[Photo]:
+    """One row per media item of a text (url, content type), in the turn's transaction.
+
+    Images are queued for download; anything else is refused at once (its Twilio copy is still
+    deleted). Nothing is fetched here.
+    """
+    now = now or utcnow()
+    rows = []
+    for index, (url, content_type) in enumerate(media):
+        image = images.accepted_type(content_type)
+        photo = Photo(
+            token=secrets.token_hex(16),
+            conversation_id=conversation_id,
+            message_sid=message_sid,
+            media_index=index,
+            source="mms",
+            kind="before",
+            status="queued" if image else "refused",
+            refusal=None if image else "type",
+            review="pending",
+            twilio_url=url[:1024] or None,
+            content_type=(content_type or "")[:64],
+            blurs=[],
+            work="download" if image else "delete",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        if photo.twilio_url is None:  # nothing to fetch or delete
+            photo.work = None
+            if image:
+                photo.status, photo.last_error = "failed", "the text named no media URL"
+        db_session.add(photo)
+        rows.append(photo)
+    db_session.flush()
+    return rows
+
+
+def _refuse(db_session: Session, ids: Iterable[int], reason: str) -> None:
+    """Refuse photos that are over a limit (their Twilio copies are still deleted)."""
+    ids = list(ids)
+    if not ids:
+        return
+    db_session.execute(
+        update(Photo)
+        .where(Photo.id.in_(ids), Photo.status.in_(COUNTED))
+        .values(
+            status="refused",
+            refusal=reason,
+            case_id=None,
+            work=sql_case((Photo.twilio_url.is_not(None), "delete"), else_=None),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def keep_within(db_session: Session, ids: Sequence[int], room: int) -> tuple[list[int], int]:
+    """Keep the first `room` photos, refuse the others as over the limit: (kept, refused)."""
+    kept, over = list(ids[: max(room, 0)]), list(ids[max(room, 0) :])
+    _refuse(db_session, over, "limit")
+    return kept, len(over)
+
+
+def count_on_case(db_session: Session, case_id: int, source: str = "mms") -> int:
+    """Photos on a case that take a place (queued or ready), residents' or staff's."""
+    sources = ("mms",) if source == "mms" else ("staff",)
+    return int(
+        db_session.scalar(
+            select(func.count())
+            .select_from(Photo)
+            .where(Photo.case_id == case_id, Photo.status.in_(COUNTED), Photo.source.in_(sources))
+        )
+        or 0
+    )
+
+
+def add_to_case(
+    *, db_session: Session, case: Case, photo_ids: Sequence[int]
+) -> tuple[list[int], int]:
+    """Attach residents' photos to a case, up to its limit: (attached ids, refused count)."""
+    kept, over = keep_within(
+        db_session, photo_ids, MAX_PER_CASE - count_on_case(db_session, case.id)
+    )
+    if kept:
+        db_session.execute(
+            update(Photo)
+            .where(Photo.id.in_(kept))
+            .values(case_id=case.id)
+            .execution_options(synchronize_session="fetch")
+        )
+    return kept, over
+
+
+def recent_case(
+    *, db_session: Session, conversation_id: int, now: datetime, window: timedelta = RECENT_CASE
+) -> Case | None:
+    """The case this conversation filed last, if within `window` (photos sent right after)."""
+    return db_session.scalars(
+        select(Case)
+        .where(Case.conversation_id == conversation_id, Case.requested_datetime >= now - window)
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).first()
+
+
+def of_case(db_session: Session, case_id: int) -> list[Photo]:
+    """A case's photos, oldest first."""
+    query = select(Photo).where(Photo.case_id == case_id).order_by(Photo.id)
+    return list(db_session.scalars(query))
+
+
+def of_conversation(db_session: Session, conversation_id: int) -> list[Photo]:
+    """A conversation's texted photos, oldest first (whether or not a case has them)."""
+    return list(
+        db_session.scalars(
+            select(Photo).where(Photo.conversation_id == conversation_id).order_by(Photo.id)
+        )
+    )
+
+
+# ---------------------------------------------------------------- staff
+
+
+class PhotoError(ValueError):
+    """A photo change that cannot be made (shown to staff as it is)."""
+
+
+def upload(
+    *,
+    db_session: Session,
+    case: Case,
+    data: bytes,
+    kind: str,
+    actor: User,
+    now: datetime | None = None,
+) -> Photo:
+    """A staff member's photo for a case: checked now, cleaned by the background job.
+
+    The raw bytes wait in the store under `upload_key` until the job has cleaned them exactly
+    like a texted photo (and is then deleted). Audited.
+    """
+    now = now or utcnow()
+    if kind not in KINDS:
+        raise PhotoError("pick before or after")
+    if not data:
+        raise PhotoError("choose a photo to upload")
+    if len(data) > images.MAX_BYTES:
+        raise PhotoError("that file is over 5 MB; upload a smaller photo")
+    try:
+        images.check(data)
+    except images.ImageRefused as exc:
+        raise PhotoError(f"not uploaded: {exc}") from None
+    if count_on_case(db_session, case.id, "staff") >= MAX_STAFF_PER_CASE:
+        raise PhotoError(f"a case takes at most {MAX_STAFF_PER_CASE} staff photos")
+    photo = Photo(
+        token=secrets.token_hex(16),
+        case_id=case.id,
+        source="staff",
+        kind=kind,
+        status="queued",
+        review="pending",
+        content_type="upload",
+        blurs=[],
+        work="process",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        uploaded_by=actor.username,
+    )
+    db_session.add(photo)
+    db_session.flush()
+    photo.upload_key = new_key(f"upload/{photo.id}", "bin")
+    open_store(db_session).put(photo.upload_key, data, "application/octet-stream")
+    record(
+        db_session=db_session,
+        actor=actor,
+        action="photo.upload",
+        target_type="photo",
+        target_id=photo.id,
+        detail={"case": case.service_request_id, "kind": kind, "bytes": len(data)},
+        now=now,
+    )
+    db_session.flush()
+    return photo
+
+
+def _audit(
+    db_session: Session, actor: User, action: str, photo: Photo, now: datetime, **detail: object
+) -> None:
+    case = db_session.get(Case, photo.case_id) if photo.case_id else None
+    record(
+        db_session=db_session,
+        actor=actor,
+        action=action,
+        target_type="photo",
+        target_id=photo.id,
+        detail={"case": case.service_request_id if case else None, **detail},
+        now=now,
+    )
+
+
+def set_review(
+    *, db_session: Session, photo: Photo, review: str, actor: User, now: datetime | None = None
+) -> None:
+    """Approve a photo for the public, or hide it (audited)."""
+    now = now or utcnow()
+    if review not in ("approved", "hidden"):
+        raise PhotoError("approve or hide")
+    if review == "approved" and photo.status != "ready":
+        raise PhotoError("only a processed photo can be approved")
+    if review == "approved" and photo.case_id is None:
+        raise PhotoError("only a case's photo can be published")
+    action = "photo.approve" if review == "approved" else "photo.hide"
+    _audit(db_session, actor, action, photo, now, was=photo.review)
+    photo.review, photo.reviewed_by, photo.reviewed_at = review, actor.username, now
+    db_session.flush()
+
+
+def blur_region(
+    *,
+    db_session: Session,
+    photo: Photo,
+    region: images.Region,
+    actor: User,
+    now: datetime | None = None,
+) -> None:
+    """Blur a region of the public rendition (the original stays for staff); audited.
+
+    Regions add up: each blurs the rendition the public already gets.
+    """
+    now = now or utcnow()
+    if photo.status != "ready" or not photo.image_key:
+        raise PhotoError("the photo is not processed yet")
+    store = open_store(db_session)
+    base = store.get(photo.public_key or photo.image_key)
+    if base is None:
+        raise PhotoError("the photo's file is missing from the media store")
+    blurred = images.blur(base.data, region)
+    old = [k for k in (photo.public_key, photo.public_thumb_key) if k]
+    photo.public_key = new_key(f"photo/{photo.id}", blurred.extension)
+    photo.public_thumb_key = new_key(f"photo/{photo.id}", "jpg")
+    store.put(photo.public_key, blurred.data, blurred.content_type)
+    store.put(photo.public_thumb_key, blurred.thumbnail, "image/jpeg")
+    for key in old:
+        store.delete(key)
+    photo.blurs = [*photo.blurs, region.as_dict()]
+    _audit(db_session, actor, "photo.blur", photo, now, region=region.as_dict())
+    db_session.flush()
+
+
+def clear_blurs(
+    *, db_session: Session, photo: Photo, actor: User, now: datetime | None = None
+) -> None:
+    """Undo every blur: the public gets the cleaned original again (audited)."""
+    now = now or utcnow()
+    store = open_store(db_session)
+    for key in (photo.public_key, photo.public_thumb_key):
+        if key:
+            store.delete(key)
+    photo.public_key = photo.public_thumb_key = None
+    photo.blurs = []
+    _audit(db_session, actor, "photo.unblur", photo, now)
+    db_session.flush()
+
+
+def staff_file(db_session: Session, photo: Photo, variant: str) -> Stored | None:
+    """A photo's bytes for staff: image, thumb, public or public-thumb."""
+    key = {
+        "image": photo.image_key,
+        "thumb": photo.thumb_key,
+        "public": photo.public_key or photo.image_key,
+        "public-thumb": photo.public_thumb_key or photo.thumb_key,
+    }.get(variant)
+    return open_store(db_session).get(key) if key else None
+
+
+# ---------------------------------------------------------------- the public
+
+
+@dataclass(frozen=True)
+class PublicPhoto:
+    """An approved photo as the public may see it (blurred regions already applied)."""
+
+    kind: str  # before | after
+    url: str
+    thumbnail_url: str
+    width: int | None
+    height: int | None
+    added: str  # ISO 8601, when it came in
+
+
+def _extension(photo: Photo) -> str:
+    """The public image's extension (keys end in the format's: .jpg or .png)."""
+    return "png" if (photo.public_key or photo.image_key or "").endswith(".png") else "jpg"
+
+
+def public_paths(photo: Photo) -> tuple[str, str]:
+    """The public paths of a photo: /media/<token>.jpg (or .png) and /media/<token>-thumb.jpg."""
+    return f"/media/{photo.token}.{_extension(photo)}", f"/media/{photo.token}-thumb.jpg"
+
+
+def _public(photo: Photo, base_url: str) -> PublicPhoto:
+    image, thumb = public_paths(photo)
+    return PublicPhoto(
+        kind=photo.kind,
+        url=base_url + image,
+        thumbnail_url=base_url + thumb,
+        width=photo.width,
+        height=photo.height,
+        added=photo.created_at.isoformat(timespec="seconds"),
+    )
+
+
+def _approved():  # type: ignore[no-untyped-def]
+    return (Photo.review == "approved", Photo.status == "ready", Photo.image_key.is_not(None))
+
+
+def approved_photos(db_session: Session, case: Case, *, base_url: str = "") -> list[PublicPhoto]:
+    """The photos of a case the public may see (before, then after; oldest first in each).
+
+    URLs are paths unless `base_url` (e.g. settings.public_url) is given.
+    """
+    return approved_photos_by_case(db_session, [case.id], base_url=base_url).get(case.id, [])
+
+
+def approved_photos_by_case(
+    db_session: Session, case_ids: Sequence[int], *, base_url: str = ""
+) -> dict[int, list[PublicPhoto]]:
+    """approved_photos for many cases in one query (Open311 lists)."""
+    if not case_ids:
+        return {}
+    rows = db_session.scalars(
+        select(Photo)
+        .where(Photo.case_id.in_(list(case_ids)), *_approved())
+        .order_by(Photo.case_id, Photo.kind.desc(), Photo.id)  # "before" sorts after "after"
+    )
+    found: dict[int, list[PublicPhoto]] = {}
+    for photo in rows:
+        found.setdefault(int(photo.case_id or 0), []).append(_public(photo, base_url))
+    return found
+
+
+def public_file(db_session: Session, name: str) -> Stored | None:
+    """The bytes behind a public name (<token>.jpg, <token>-thumb.jpg), if approved and ready."""
+    match = PUBLIC_NAME.match(name)
+    if not match:
+        return None
+    token, thumb, extension = match.groups()
+    photo = db_session.scalars(select(Photo).where(Photo.token == token, *_approved())).first()
+    if photo is None or photo.case_id is None:
+        return None
+    if thumb:
+        if extension != "jpg":
+            return None
+        return open_store(db_session).get(photo.public_thumb_key or photo.thumb_key or "")
+    if extension != _extension(photo):
+        return None
+    return open_store(db_session).get(photo.public_key or photo.image_key or "")
+
+
+# ---------------------------------------------------------------- the background job
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One photo's pending work, leased to one worker; `token` proves the lease is still ours."""
+
+    id: int
+    token: str
+    work: str  # download | process | delete
+    url: str | None
+    upload_key: str | None
+    attempt: int
+    conversation_id: int | None
+
+
+_due = Photo.work.is_not(None)
+
+
+def claim_due(*, db_session: Session, now: datetime, limit: int = 1) -> list[Claim]:
+    """Lease photos with work due (or whose last lease ran out), each with its own token."""
+    query = (
+        select(Photo.id)
+        .where(_due, Photo.next_attempt_at <= now)
+        .order_by(Photo.next_attempt_at, Photo.id)
+        .limit(limit)
+    )
+    if db_session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claims = []
+    for photo_id in list(db_session.scalars(query)):
+        token = secrets.token_hex(16)
+        won = db_session.execute(
+            update(Photo)
+            .where(Photo.id == photo_id, _due, Photo.next_attempt_at <= now)
+            .values(claim_token=token, attempts=Photo.attempts + 1, next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:  # another worker got there first
+            continue
+        row = db_session.execute(
+            select(
+                Photo.work,
+                Photo.twilio_url,
+                Photo.upload_key,
+                Photo.attempts,
+                Photo.conversation_id,
+            ).where(Photo.id == photo_id)
+        ).one()
+        claims.append(Claim(photo_id, token, str(row.work), *row[1:]))
+    return claims
+
+
+def _ours(db_session: Session, claim: Claim) -> Photo | None:
+    """The photo, fresh, if this claim still holds its lease."""
+    photo = db_session.get(Photo, claim.id, populate_existing=True)
+    if photo is None or photo.claim_token != claim.token or photo.work != claim.work:
+        return None
+    return photo
+
+
+def upload_bytes(*, db_session: Session, claim: Claim) -> bytes | None:
+    """A staff upload's raw bytes (work `process`)."""
+    found = open_store(db_session).get(claim.upload_key or "")
+    return found.data if found else None
+
+
+def record_stored(
+    *, db_session: Session, claim: Claim, cleaned: images.Cleaned, now: datetime
+) -> Photo | None:
+    """Store the cleaned photo and its thumbnail under this claim's lease (None: lease lost).
+
+    A texted photo then has its Twilio copy to delete, still under this lease (renewed).
+    """
+    photo = _ours(db_session, claim)
+    if photo is None:
+        return None
+    store = open_store(db_session)
+    photo.image_key = new_key(f"photo/{photo.id}", cleaned.extension)
+    photo.thumb_key = new_key(f"photo/{photo.id}", "jpg")
+    store.put(photo.image_key, cleaned.data, cleaned.content_type)
+    store.put(photo.thumb_key, cleaned.thumbnail, "image/jpeg")
+    _drop_upload(store, photo)
+    photo.image_type, photo.size_bytes = cleaned.content_type, len(cleaned.data)
+    photo.width, photo.height = cleaned.width, cleaned.height
+    photo.status, photo.processed_at, photo.last_error = "ready", now, None
+    _next(photo, now)
+    db_session.flush()
+    return photo
+
+
+def record_refused(
+    *, db_session: Session, claim: Claim, reason: str, now: datetime
+) -> Photo | None:
+    """The bytes are no photo we keep (too big, not an image): refused (None: lease lost)."""
+    photo = _ours(db_session, claim)
+    if photo is None:
+        return None
+    _drop_upload(open_store(db_session), photo)
+    photo.status, photo.refusal, photo.processed_at = "refused", reason, now
+    photo.case_id = None if photo.source == "mms" else photo.case_id
+    _next(photo, now)
+    db_session.flush()
+    return photo
+
+
+def _drop_upload(store: MediaStore, photo: Photo) -> None:
+    if photo.upload_key:
+        store.delete(photo.upload_key)
+        photo.upload_key = None
+
+
+def _next(photo: Photo, now: datetime) -> None:
+    """After processing: Twilio's copy to delete (same lease, renewed), or nothing left to do."""
+    if photo.twilio_url:
+        photo.work, photo.next_attempt_at = "delete", now + LEASE
+    else:
+        photo.work, photo.claim_token = None, None
+
+
+def next_claim(claim: Claim) -> Claim:
+    """The same lease, now for deleting Twilio's copy."""
+    return Claim(
+        claim.id, claim.token, "delete", claim.url, None, claim.attempt, claim.conversation_id
+    )
+
+
+def record_deleted(*, db_session: Session, claim: Claim, now: datetime) -> bool:
+    """Twilio's copy is gone: blank its URL; nothing left to do."""
+    photo = _ours(db_session, claim)
+    if photo is None:
+        return False
+    photo.twilio_url, photo.work, photo.claim_token = None, None, None
+    if photo.status != "failed":
+        photo.last_error = None
+    db_session.flush()
+    return True
+
+
+def record_failure(
+    *, db_session: Session, claim: Claim, error: str, now: datetime, permanent: bool = False
+) -> str | None:
+    """A failed attempt: retried with backoff, or given up (recorded). None: lease lost.
+
+    `error` must not quote the media URL. A download given up on leaves the photo failed and
+    its URL blanked (`permanent`: the URL was refused, or Twilio no longer has the media).
+    """
+    photo = _ours(db_session, claim)
+    if photo is None:
+        return None
+    photo.last_error, photo.claim_token = error[:1000], None
+    give_up = permanent or now >= photo.created_at + GIVE_UP_AFTER
+    if not give_up:
+        photo.next_attempt_at = min(
+            now + retry_delay(photo.attempts), photo.created_at + GIVE_UP_AFTER
+        )
+        db_session.flush()
+        return "retry"
+    if photo.work == "delete":  # the photo is kept; only Twilio's copy could not be deleted
+        photo.work = None
+    else:
+        photo.status, photo.work, photo.twilio_url = "failed", None, None
+        _drop_upload(open_store(db_session), photo)
+    db_session.flush()
+    return "gave_up"
+
+
+def delete_photos(*, db_session: Session, ids: Sequence[int]) -> int:
+    """Delete photos and their bytes (retention); returns how many."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    store = open_store(db_session)
+    keys = db_session.execute(
+        select(
+            Photo.upload_key,
+            Photo.image_key,
+            Photo.thumb_key,
+            Photo.public_key,
+            Photo.public_thumb_key,
+        ).where(Photo.id.in_(ids))
+    ).all()
+    for row in keys:
+        for key in row:
+            if key:
+                store.delete(key)
+    result = db_session.execute(
+        delete(Photo).where(Photo.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unfinished(db_session: Session) -> int:
+    """Photos with work waiting (queued downloads, Twilio copies to delete)."""
+    return int(db_session.scalar(select(func.count()).select_from(Photo).where(_due)) or 0)
