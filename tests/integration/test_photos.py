@@ -215,3 +215,26 @@ def test_retention_deletes_photos_no_case_has_and_keeps_a_cases(runtime, standin
     with runtime.Session() as s:
         keys = set(s.scalars(select(MediaBlob.key)))
     assert keys == {kept.image_key, kept.thumb_key}
+
+
+def test_an_approved_photo_is_on_the_public_case_page_and_served_without_exif(
+    runtime, standin, work, sam
+):
+    number = filed_with_photo(runtime, standin)
+    work()
+    [photo] = all_photos(runtime)
+    with runtime.Session() as s:
+        case = s.scalars(select(Case).where(Case.service_request_id == number)).one()
+        page_path = f"/c/{number}-{case.public_token}"
+    before = sam.get(page_path).get_data(as_text=True)
+    assert 'id="photos"' not in before  # pending review: not public
+    sam.post(
+        f"/console/photos/{photo.id}/review",
+        data={"review": "approved", "csrf_token": csrf(sam, f"/console/cases/{number}")},
+    )
+    html = sam.get(page_path).get_data(as_text=True)
+    [full, thumb] = re.findall(r'<a href="(/media/[^"]+)"><img src="(/media/[^"]+)"', html)[0]
+    assert "Before" in html
+    image = Image.open(io.BytesIO(sam.get(full).data))
+    assert dict(image.getexif()) == {} and image.width > 0
+    assert sam.get(thumb).status_code == 200
