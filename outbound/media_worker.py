@@ -1,6 +1,6 @@
 """`python -m outbound.media_worker`: fetch, clean and store photos, then delete Twilio's copy.
 
-For each photo with work due (cases/photos.py claims it under a lease, like the outbox):
+For each photo with work due (cases/photo_jobs.py claims it under a lease, like the outbox):
 download it from Twilio with the account's credentials (outbound/twilio_media.py: only the
 configured Twilio API host), clean it (cases/images.py: orientation applied, EXIF gone,
 thumbnail), store both in the media store, then DELETE Twilio's copy and blank its URL. Staff
@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases import images, photos
+from cases import images, photo_jobs
 from cases.db import make_engine, make_session_factory
 from cases.models import Conversation, Photo, utcnow
 from cases.outbox import enqueue_sms
@@ -45,12 +45,12 @@ def process_due(
     done = 0
     for _ in range(limit):
         with session_factory() as db_session, db_session.begin():
-            claims = photos.claim_due(db_session=db_session, now=clock(), limit=1)
+            claims = photo_jobs.claim_due(db_session=db_session, now=clock(), limit=1)
             if not claims:
                 break
             claim = claims[0]
             upload = (
-                photos.upload_bytes(db_session=db_session, claim=claim)
+                photo_jobs.upload_bytes(db_session=db_session, claim=claim)
                 if claim.work == "process"
                 else None
             )
@@ -86,7 +86,7 @@ def _process(
     sessions: sessionmaker[Session],
     media: TwilioMedia,
     wording: Wording | None,
-    claim: photos.Claim,
+    claim: photo_jobs.Claim,
     clock: Callable[[], datetime],
     data: bytes | None,
 ) -> None:
@@ -96,7 +96,7 @@ def _process(
             data = media.fetch(claim.url)
         except TooBig:
             if _refused(sessions, wording, claim, "too_big", clock):
-                _delete(sessions, media, photos.next_claim(claim), clock)
+                _delete(sessions, media, photo_jobs.next_claim(claim), clock)
             return
         except MediaError as exc:
             _failed(sessions, claim, exc, clock)
@@ -108,10 +108,10 @@ def _process(
         cleaned = images.clean(data)
     except images.ImageRefused as exc:
         if _refused(sessions, wording, claim, exc.reason, clock):
-            _delete(sessions, media, photos.next_claim(claim), clock)
+            _delete(sessions, media, photo_jobs.next_claim(claim), clock)
         return
     with sessions() as db_session, db_session.begin():
-        photo = photos.record_stored(
+        photo = photo_jobs.record_stored(
             db_session=db_session, claim=claim, cleaned=cleaned, now=clock()
         )
         delete_next = photo is not None and photo.work == "delete"
@@ -127,20 +127,22 @@ def _process(
         (time.perf_counter() - started) * 1000,
     )
     if delete_next:
-        _delete(sessions, media, photos.next_claim(claim), clock)
+        _delete(sessions, media, photo_jobs.next_claim(claim), clock)
 
 
 def _refused(
     sessions: sessionmaker[Session],
     wording: Wording | None,
-    claim: photos.Claim,
+    claim: photo_jobs.Claim,
     reason: str,
     clock: Callable[[], datetime],
 ) -> bool:
     """Refuse the photo, and text the resident why; True when Twilio's copy is to go too."""
     with sessions() as db_session, db_session.begin():
         now = clock()
-        photo = photos.record_refused(db_session=db_session, claim=claim, reason=reason, now=now)
+        photo = photo_jobs.record_refused(
+            db_session=db_session, claim=claim, reason=reason, now=now
+        )
         if photo is not None and photo.source == "mms" and wording is not None:
             _notify(db_session, wording, photo, reason, now)
         delete_next = photo is not None and photo.work == "delete"
@@ -168,7 +170,7 @@ def _notify(
 def _delete(
     sessions: sessionmaker[Session],
     media: TwilioMedia,
-    claim: photos.Claim,
+    claim: photo_jobs.Claim,
     clock: Callable[[], datetime],
 ) -> None:
     """Delete Twilio's copy, then blank its URL on the row."""
@@ -178,19 +180,19 @@ def _delete(
         _failed(sessions, claim, exc, clock)
         return
     with sessions() as db_session, db_session.begin():
-        deleted = photos.record_deleted(db_session=db_session, claim=claim, now=clock())
+        deleted = photo_jobs.record_deleted(db_session=db_session, claim=claim, now=clock())
     if deleted:
         log.info("photo %d: Twilio's copy deleted", claim.id)
 
 
 def _failed(
     sessions: sessionmaker[Session],
-    claim: photos.Claim,
+    claim: photo_jobs.Claim,
     exc: MediaError,
     clock: Callable[[], datetime],
 ) -> None:
     with sessions() as db_session, db_session.begin():
-        outcome = photos.record_failure(
+        outcome = photo_jobs.record_failure(
             db_session=db_session,
             claim=claim,
             error=str(exc),

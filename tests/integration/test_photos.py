@@ -13,7 +13,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from cases import photos
+from cases import photo_jobs, photos
 from cases.models import AuditEntry, Case, MediaBlob, OutboundMessage, utcnow
 from outbound.media_worker import drain
 from outbound.twilio_media import TwilioMedia
@@ -115,19 +115,21 @@ def test_a_lease_is_one_workers_and_a_lost_lease_records_nothing(runtime, standi
     filed_with_photo(runtime, standin)
     now = utcnow()
     with runtime.Session() as s, s.begin():
-        [first] = photos.claim_due(db_session=s, now=now)
+        [first] = photo_jobs.claim_due(db_session=s, now=now)
     with runtime.Session() as s, s.begin():
-        assert photos.claim_due(db_session=s, now=now) == []  # leased
+        assert photo_jobs.claim_due(db_session=s, now=now) == []  # leased
     later = now + photos.LEASE + timedelta(seconds=1)
     with runtime.Session() as s, s.begin():
-        [second] = photos.claim_due(db_session=s, now=later)  # the first worker died
+        [second] = photo_jobs.claim_due(db_session=s, now=later)  # the first worker died
     from cases.images import clean
 
     cleaned = clean(media.fetch(first.url))
     with runtime.Session() as s, s.begin():
-        assert photos.record_stored(db_session=s, claim=first, cleaned=cleaned, now=later) is None
+        assert (
+            photo_jobs.record_stored(db_session=s, claim=first, cleaned=cleaned, now=later) is None
+        )
     with runtime.Session() as s, s.begin():
-        assert photos.record_stored(db_session=s, claim=second, cleaned=cleaned, now=later)
+        assert photo_jobs.record_stored(db_session=s, claim=second, cleaned=cleaned, now=later)
     with runtime.Session() as s:
         assert len(list(s.scalars(select(MediaBlob)))) == 2  # one image, one thumbnail
 

@@ -155,7 +155,7 @@ def test_is_it_fixed_on_postgres_two_answers_at_once_reopen_once(app):
 
 def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(app):
     from bot.dialogue import Media
-    from cases import photos
+    from cases import photo_jobs
     from cases.media_store import open_store
     from cases.models import Photo
 
@@ -176,8 +176,8 @@ def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(a
     assert len(set(replies)) == 1 and "What problem" in replies[0]
     with rt.Session() as one, one.begin(), rt.Session() as two, two.begin():
         assert one.scalar(select(func.count()).select_from(Photo)) == 2
-        first = photos.claim_due(db_session=one, now=utcnow(), limit=2)
-        second = photos.claim_due(db_session=two, now=utcnow(), limit=2)
+        first = photo_jobs.claim_due(db_session=one, now=utcnow(), limit=2)
+        second = photo_jobs.claim_due(db_session=two, now=utcnow(), limit=2)
     assert len(first) == 2 and second == []
     data = bytes(range(256)) * 10
     with rt.Session() as s, s.begin():
