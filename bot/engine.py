@@ -21,7 +21,7 @@ from bot.safety import Assessment, Danger, DangerDetector
 from bot.spoken import redact_said, spell_digits, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
-from cases import conversations, deferred, lifecycle
+from cases import conversations, deferred, updates
 from cases.enums import CaseStatus
 from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
@@ -461,7 +461,7 @@ class Engine:
         case = get_case(db_session=db_session, service_request_id=number)
         if case is None:
             return d.say("CASE_UNKNOWN", "status_unknown", number=number)
-        added = lifecycle.follow(
+        added = updates.follow(
             db_session=db_session,
             case=case,
             phone=d.turn.sender,
@@ -490,7 +490,7 @@ class Engine:
             where=d.words("AT_PLACE", address=where) if where else "",
             status=d.words("STATUS_OPEN")  # "is open" reads better than "is received"
             if case.status == CaseStatus.RECEIVED
-            else lifecycle.status_words(self.wording, case, d.turn.channel, d.language),
+            else updates.status_words(self.wording, case, d.turn.channel, d.language),
             when=self.wording.date(case.updated_datetime, d.language),
             notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
         )

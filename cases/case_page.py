@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.enums import CaseStatus
-from cases.lifecycle import status_words
 from cases.models import Case, CaseEvent, CaseView, utcnow
 from cases.public import PublicPolicy, public_photos, public_request, timeline
+from cases.updates import status_words
 from wording import Wording
 
 CHANNEL = "sms"  # the page's words are the texts' (wording/uses.py declares them for SMS)

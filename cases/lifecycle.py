@@ -1,4 +1,4 @@
-"""A case's life after filing: assign, work, close with an outcome, reopen; who is told.
+"""A case's life after filing: assign, work, close with an outcome, reopen.
 
 Every change is one CaseEvent (the timeline the public page and Open311 `notes` show), one
 audit entry when staff made it, and at most one text per phone number: the reporter (if they
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from cases.audit import record
 from cases.enums import OPEN_STATUSES, RESOLUTIONS, STATUSES, CaseStatus, Resolution
 from cases.fix_checks import FixCheckRules, cancel_unsent, queue_checks, record_answer
-from cases.models import Case, CaseEvent, CaseFollower, FixCheck, User, utcnow
-from cases.outbox import enqueue_sms
-from cases.public import PublicPolicy, case_link, public_place
+from cases.models import Case, CaseEvent, FixCheck, User, utcnow
+from cases.public import PublicPolicy
 from cases.redact import redact
+from cases.updates import follow, notify
 from wording import Wording
 
 TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
@@ -320,136 +320,6 @@ def not_fixed(
     cancel_unsent(db_session=db_session, case=worked)
     db_session.flush()
     return Reopened(case, worked, reopened, worked.reopen_count)
-
-
-# ------------------------------------------------------------------ who is told
-
-
-def follow(
-    *, db_session: Session, case: Case, phone: str, language: str, now: datetime | None = None
-) -> bool:
-    """Add a number to a case's updates; False if it already gets them."""
-    if case.contact_phone == phone and case.updates_wanted:
-        return False
-    exists = db_session.scalars(
-        select(CaseFollower).where(CaseFollower.case_id == case.id, CaseFollower.phone == phone)
-    ).first()
-    if exists is not None:
-        return False
-    db_session.add(
-        CaseFollower(case_id=case.id, phone=phone, language=language, created_at=now or utcnow())
-    )
-    db_session.flush()
-    return True
-
-
-def recipients(db_session: Session, cases: list[Case]) -> dict[str, tuple[Case, str, bool]]:
-    """phone -> (the case to tell them about, language, reporter?): one entry per number.
-
-    A reporter hears about their own report (with their own address); a follower about the
-    case they follow, as the public may see it.
-    """
-    found: dict[str, tuple[Case, str, bool]] = {}
-    for case in cases:
-        if case.contact_phone and case.updates_wanted:
-            found.setdefault(case.contact_phone, (case, case.language, True))
-    ids = [c.id for c in cases]
-    by_id = {c.id: c for c in cases}
-    for follower in db_session.scalars(
-        select(CaseFollower).where(CaseFollower.case_id.in_(ids)).order_by(CaseFollower.id)
-    ):
-        found.setdefault(follower.phone, (by_id[follower.case_id], follower.language, False))
-    return found
-
-
-def notify(
-    *,
-    db_session: Session,
-    cases: list[Case],
-    wording: Wording,
-    policy: Callable[[str], PublicPolicy] | None,
-    now: datetime,
-) -> int:
-    """Queue one status text per number that asked for updates on these cases."""
-    sent = 0
-    for phone, (case, language, reporter) in recipients(db_session, cases).items():
-        shown = policy(case.service_code) if policy else PublicPolicy()
-        body = status_text(wording, case, language=language, public=not reporter, policy=shown)
-        enqueue_sms(
-            db_session=db_session,
-            to=phone,
-            body=body[:1200],
-            reason="case_status",
-            case_id=case.id,
-            now=now,
-        )
-        db_session.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                actor_name="outbox",
-                kind="notified",
-                notes=f"text to {'the resident' if reporter else 'a follower'} queued",
-            )
-        )
-        sent += 1
-    return sent
-
-
-def outcome_words(wording: Wording, case: Case, channel: str, language: str) -> str:
-    """'fixed', 'referred to Riverton Gas (555) 010-2000'... in the resident's language."""
-    if not case.resolution:
-        return ""
-    detail = case.resolution_detail or {}
-    return wording.text(
-        f"RESOLUTION_{case.resolution.upper()}",
-        channel,
-        language,
-        of=detail.get("of", ""),
-        to=detail.get("to", ""),
-        number=detail.get("phone", ""),
-        reason=detail.get("reason", ""),
-    )
-
-
-def status_words(wording: Wording, case: Case, channel: str, language: str) -> str:
-    """A case's status in words, with the outcome of a closed case and who has an assigned one."""
-    status = case.status if case.status in STATUSES else CaseStatus.RECEIVED
-    if status == CaseStatus.CLOSED and case.resolution:
-        outcome = outcome_words(wording, case, channel, language)
-        return wording.text("STATUS_CLOSED_AS", channel, language, outcome=outcome)
-    if status == CaseStatus.ASSIGNED and case.assigned_to:
-        return wording.text("STATUS_ASSIGNED_TO", channel, language, who=case.assigned_to)
-    return wording.text(f"STATUS_{status.upper()}", channel, language)
-
-
-def status_text(
-    wording: Wording,
-    case: Case,
-    *,
-    language: str | None = None,
-    public: bool = False,
-    policy: PublicPolicy | None = None,
-) -> str:
-    """The text telling someone a case changed, in their language; `public`: not the reporter."""
-    lang = language or case.language
-    address = case.address
-    if public:
-        address, _, _ = public_place(case, policy or PublicPolicy())
-    note = case.status_notes or ""
-
-    def words(name: str, **values: Any) -> str:
-        return wording.text(name, "sms", lang, **values)
-
-    return words(
-        "STATUS_CHANGED",
-        number=case.service_request_id,
-        service=wording.service_name(case.service_code, lang) or case.service_name,
-        where=words("AT_PLACE", address=address) if address else "",
-        status=status_words(wording, case, "sms", lang),
-        note=words("STATUS_NOTE", note=note) if note else "",
-        link=case_link(wording.site, case),
-    )
 
 
 def is_open(case: Case) -> bool:

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from cases.enums import CaseStatus
-from cases.lifecycle import CaseError, Change, follow, reopen, update_case
+from cases.lifecycle import CaseError, Change, reopen, update_case
 from cases.models import Case, CaseEvent, OutboundMessage
 from cases.public import PublicPolicy, open311_notes, public_request, status_description
 from cases.service import create_case
+from cases.updates import follow
 from cases.users import create_user
 
 
