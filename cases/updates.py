@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.enums import STATUSES, CaseStatus
-from cases.models import Case, CaseEvent, CaseFollower, utcnow
+from cases.models import Case, CaseEvent, CaseFollower, OptOut, utcnow
 from cases.outbox import enqueue_sms
 from cases.public import PublicPolicy, case_link, public_place
 from wording import Wording
@@ -66,9 +66,16 @@ def notify(
     policy: Callable[[str], PublicPolicy] | None,
     now: datetime,
 ) -> int:
-    """Queue one status text per number that asked for updates on these cases."""
+    """Queue one status text per number that asked for updates on these cases (not opted out).
+
+    The outbox worker refuses opted-out numbers again at send time (STOP may come later).
+    """
     sent = 0
-    for phone, (case, language, reporter) in recipients(db_session, cases).items():
+    found = recipients(db_session, cases)
+    stopped = set(db_session.scalars(select(OptOut.phone).where(OptOut.phone.in_(list(found)))))
+    for phone, (case, language, reporter) in found.items():
+        if phone in stopped:
+            continue
         shown = policy(case.service_code) if policy else PublicPolicy()
         body = status_text(wording, case, language=language, public=not reporter, policy=shown)
         enqueue_sms(

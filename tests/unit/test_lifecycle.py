@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from cases.conversations import set_opt_out
 from cases.enums import CaseStatus
 from cases.lifecycle import CaseError, Change, reopen, update_case
-from cases.models import Case, CaseEvent, OutboundMessage
+from cases.models import Case, CaseEvent, OutboundMessage, utcnow
 from cases.public import PublicPolicy, open311_notes, public_request, status_description
 from cases.service import create_case
 from cases.updates import follow
@@ -110,6 +111,8 @@ def test_closing_the_original_closes_twenty_linked_reports_one_text_per_follower
     linked.append(file(s, "120 Elm Street", "+15550100105"))  # the same person twice
     assert follow(db_session=s, case=original, phone="+15550100999", language="es")
     assert follow(db_session=s, case=original, phone="+15550100103", language="en")
+    assert follow(db_session=s, case=original, phone="+15550100998", language="en")
+    set_opt_out(db_session=s, phone="+15550100998", keyword="stop", now=utcnow())  # then STOP
     assert not follow(db_session=s, case=original, phone="+15550100999", language="es")
     change(original, "closed", resolution="fixed", public_note="Filled on Tuesday.")
     sent = [t for t in texts(s) if t.reason == "case_status"]
