@@ -82,6 +82,15 @@ def test_closing_a_case_with_twenty_linked_reports_texts_every_follower_once(
             allow_redirects=False,
         )
         assert resp.status_code == 302
+        page = requests.get(link, timeout=10)  # the resident's link, served by gunicorn
+        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+        html = page.text
+        assert "Crew filled the pothole on Tuesday." in html and "20 other residents" in html
+        timeline = re.findall(r'<li class="(\w+)">', html.split('id="history"')[1])
+        assert timeline == ["received", "closed"]  # in order
+        digits = re.sub(r"\D", "", html)
+        assert not [p for p in (*REPORTERS, NEIGHBOUR) if p[2:] in digits]  # no phone numbers
+        assert requests.get(link[:-2] + "xx", timeout=10).status_code == 404  # wrong token
     sender = TwilioSender("AC" + "1" * 32, "token", "+15550100311", api_url=standin.url)
     while deliver_due(session_factory=sessions, sender=sender):
         pass
