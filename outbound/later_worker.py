@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import time
 
 from bot.later import answer_due
 from nlu.client import NLUError
+from outbound.loop import run_until_stopped
 from runtime import build_runtime
 from settings import Settings
 
@@ -19,11 +18,6 @@ def main(poll_seconds: float = 5.0) -> int:
     """Poll for saved messages; answer them whenever the NLU answers a probe."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s later %(message)s")
     runtime = build_runtime(Settings.from_env())
-    running = True
-
-    def stop(*_: object) -> None:
-        nonlocal running
-        running = False
 
     def nlu_ready() -> bool:
         try:
@@ -32,20 +26,19 @@ def main(poll_seconds: float = 5.0) -> int:
             return False
         return True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def one_pass() -> float:
+        handled = answer_due(engine=runtime.bot, sessions=runtime.Session, nlu_ready=nlu_ready)
+        if handled:
+            log.info("answered %d saved message(s)", handled)
+        return 0 if handled else poll_seconds
+
     log.info("later-answer worker started")
-    while running:
-        try:
-            handled = answer_due(engine=runtime.bot, sessions=runtime.Session, nlu_ready=nlu_ready)
-            if handled:
-                log.info("answered %d saved message(s)", handled)
-            else:
-                time.sleep(poll_seconds)
-        except Exception:  # keep going through a database hiccup; the lease makes it safe
-            log.exception("later-answer pass failed")
-            time.sleep(poll_seconds * 3)
-    return 0
+    return run_until_stopped(
+        one_pass,
+        name="later-answer",
+        log=log,
+        pause_after_error=poll_seconds * 3,
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ outbox's backoff for a day, each recorded on the row. Logs name photos by id, ne
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from cases import images, photo_jobs
 from cases.db import make_engine, make_session_factory
 from cases.models import Conversation, Photo, utcnow
 from cases.outbox import enqueue_sms
+from outbound.loop import run_until_stopped
 from outbound.twilio_media import MediaError, TooBig, TwilioMedia
 from settings import Settings
 from wording import Wording, load_catalogues
@@ -231,23 +231,18 @@ def main(poll_seconds: float = 1.0) -> int:
     media, wording = make_media(settings), make_wording(settings)
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         log.error("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: texted photos wait")
-    running = True
-
-    def stop(*_: object) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info("media worker started")
-    while running:
-        try:
-            if process_due(session_factory=sessions, media=media, wording=wording) == 0:
-                time.sleep(poll_seconds)
-        except Exception:  # keep the worker alive through a database hiccup; it retries
-            log.exception("media pass failed")
-            time.sleep(poll_seconds * 5)
-    return 0
+
+    def one_pass() -> float:
+        busy = process_due(session_factory=sessions, media=media, wording=wording)
+        return 0 if busy else poll_seconds
+
+    return run_until_stopped(
+        one_pass,
+        name="media",
+        log=log,
+        pause_after_error=poll_seconds * 5,
+    )
 
 
 if __name__ == "__main__":

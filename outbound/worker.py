@@ -6,7 +6,6 @@ Logs name messages by outbox id, never by phone number or text.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from cases.outbox import (
     record_sent,
     sids_sent_to,
 )
+from outbound.loop import run_until_stopped
 from outbound.sender import DryRunSender, SendError, SmsSender, TwilioSender
 from settings import Settings
 
@@ -189,32 +189,27 @@ def main(poll_seconds: float = 1.0) -> int:
     except SenderConfigError as exc:
         log.error("refusing to start: %s", exc)
         return 2
-    running = True
-
-    def stop(*_: object) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     if sender is None:
         log.error(NOT_CONFIGURED)
     log.info("outbox worker started; retries: %s", RETRY_SCHEDULE)
     reported_at = 0.0
-    while running:
-        try:
-            if sender is None:
-                waiting = report_blocked(sessions, utcnow())
-                if waiting and time.monotonic() - reported_at > 300:
-                    log.error("%d text(s) waiting: %s", waiting, NOT_CONFIGURED)
-                    reported_at = time.monotonic()
-                time.sleep(poll_seconds * 5)
-            elif deliver_due(session_factory=sessions, sender=sender) == 0:
-                time.sleep(poll_seconds)
-        except Exception:  # keep the worker alive through a database hiccup; it retries
-            log.exception("outbox pass failed")
-            time.sleep(poll_seconds * 5)
-    return 0
+
+    def one_pass() -> float:
+        nonlocal reported_at
+        if sender is None:
+            waiting = report_blocked(sessions, utcnow())
+            if waiting and time.monotonic() - reported_at > 300:
+                log.error("%d text(s) waiting: %s", waiting, NOT_CONFIGURED)
+                reported_at = time.monotonic()
+            return poll_seconds * 5
+        return 0 if deliver_due(session_factory=sessions, sender=sender) else poll_seconds
+
+    return run_until_stopped(
+        one_pass,
+        name="outbox",
+        log=log,
+        pause_after_error=poll_seconds * 5,
+    )
 
 
 if __name__ == "__main__":
