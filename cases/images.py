@@ -7,12 +7,15 @@ comments, thumbnails) can reach the store. Colour profiles are converted to sRGB
 JPEG, HEIC/HEIF and WebP come out as JPEG; PNG and GIF (its first frame) as PNG, lossless.
 
 Pillow only decodes the formats listed in FORMATS, and refuses images with more than
-MAX_PIXELS pixels before decoding them (a 5 MB file can hold a decompression bomb).
+MAX_PIXELS pixels before decoding them (a 5 MB file can hold a decompression bomb). A JPEG with
+more than MAX_SCANS scans is refused too: libjpeg walks every block of the image for each scan,
+and a scan can be a few dozen bytes, so 5 MB of them would keep the worker busy for minutes.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ MAX_SIDE = 4096  # longer sides are scaled down (a phone photo is 4032 wide)
 THUMB_SIDE = 320
 JPEG_QUALITY = 85
 THUMB_QUALITY = 80
+MAX_SCANS = 100  # a progressive phone photo has about 10
 # What Twilio or a browser may call the formats we take (checked before anything is fetched).
 ACCEPTED_TYPES = frozenset(
     {
@@ -48,7 +52,7 @@ SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class ImageRefused(ValueError):
-    """Not a photo we keep; `reason` is too_big, not_image or too_many_pixels."""
+    """Not a photo we keep; `reason` is too_big, not_image, too_many_pixels or too_many_scans."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -101,6 +105,40 @@ class Region:
         return {"x": self.x, "y": self.y, "w": self.w, "h": self.h}
 
 
+# A marker in entropy-coded data: 0xFF (and fill bytes), then neither 0x00 (a stuffed 0xFF) nor
+# a restart marker (which is part of the scan).
+_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+
+
+def jpeg_scans(data: bytes, stop_after: int = MAX_SCANS) -> int:
+    """How many scans (SOS segments) a JPEG's first image has, counted up to `stop_after` + 1.
+
+    Segments are walked by their lengths and scans' data skipped to the next marker, so bytes
+    that merely look like a marker (in EXIF, or a video appended after the image) do not count.
+    """
+    pos, scans = 2, 0
+    while scans <= stop_after and pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            break  # not a marker where one should be: libjpeg reports the damage
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # EOI
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:  # SOS: the scan's data runs to the next marker
+            scans += 1
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                break
+            pos = found.end() - 2
+    return scans
+
+
 def accepted_type(content_type: str | None) -> bool:
     """Whether a declared content type is one of the image formats we take."""
     return (content_type or "").split(";")[0].strip().lower() in ACCEPTED_TYPES
@@ -120,6 +158,8 @@ def _open(data: bytes) -> Image.Image:
         raise ImageRefused("not_image", "the image could not be read") from None
     if image.width * image.height > MAX_PIXELS:
         raise ImageRefused("too_many_pixels", f"the image has over {MAX_PIXELS:,} pixels")
+    if image.format in ("JPEG", "MPO") and jpeg_scans(data) > MAX_SCANS:
+        raise ImageRefused("too_many_scans", f"the JPEG has over {MAX_SCANS} scans")
     return image
 
 

@@ -141,6 +141,55 @@ def test_a_decompression_bomb_is_refused_before_decoding():
     assert refused.value.reason == "too_many_pixels"
 
 
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def scan_bomb(side: int, scans: int) -> bytes:
+    """A progressive greyscale JPEG with a DC scan and then `scans` AC scans of every block.
+
+    Each AC scan is a few dozen bytes (end-of-block runs), yet libjpeg walks every block of the
+    image for it: at 7000 x 7000, 5 MB of such scans keep a worker busy for minutes.
+    """
+    blocks = ((side + 7) // 8) ** 2
+    out = b"\xff\xd8" + _segment(0xDB, bytes(1) + bytes([1] * 64))
+    out += _segment(0xC2, bytes([8]) + side.to_bytes(2, "big") * 2 + bytes([1, 1, 0x11, 0]))
+    out += _segment(0xC4, bytes([0x00, 1]) + bytes(15) + bytes(1))  # DC: one 1-bit code
+    out += _segment(0xC4, bytes([0x10, 0, 0, 0, 15]) + bytes(12) + bytes(n << 4 for n in range(15)))
+    dc = "0" * blocks  # the DC scan: a zero difference per block
+    runs, left = [], blocks
+    while left:  # the AC scan: EOB runs (4-bit code n, then n bits) covering every block
+        run = min(left, 32767)
+        n = run.bit_length() - 1
+        runs.append(format(n, "04b") + (format(run - (1 << n), f"0{n}b") if n else ""))
+        left -= run
+    ac = "".join(runs)
+
+    def packed(bits: str) -> bytes:
+        bits += "1" * (-len(bits) % 8)
+        data = int(bits, 2).to_bytes(len(bits) // 8, "big")
+        return data.replace(b"\xff", b"\xff\x00")
+
+    out += _segment(0xDA, bytes([1, 1, 0x00, 0, 0, 0])) + packed(dc)
+    out += (_segment(0xDA, bytes([1, 1, 0x00, 1, 63, 0])) + packed(ac)) * scans
+    return out + b"\xff\xd9"
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding():
+    assert opened(scan_bomb(64, 3)).size == (64, 64)  # a valid JPEG, however odd
+    bomb = scan_bomb(64, 2000)
+    with pytest.raises(ImageRefused) as refused:
+        images.check(bomb)  # staff uploads are checked in the request
+    assert refused.value.reason == "too_many_scans"
+    with pytest.raises(ImageRefused):
+        images.clean(bomb)
+
+
+def test_an_ordinary_progressive_jpeg_is_taken():
+    source = encode(halves((400, 300)), "JPEG", progressive=True, exif=exif(), quality=90)
+    assert images.clean(source).content_type == "image/jpeg"
+
+
 def test_thumbnails_are_small_jpegs_and_huge_photos_are_scaled_down():
     cleaned = images.clean(encode(Image.new("RGB", (5000, 1000), (10, 120, 200)), "JPEG"))
     assert (cleaned.width, cleaned.height) == (images.MAX_SIDE, 819)
