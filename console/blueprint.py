@@ -45,6 +45,11 @@ def csrf_token() -> str:
     return str(session["csrf"])
 
 
+# endpoint -> the request body it may take beyond the app's 64 KB (the photo upload form); for
+# signed-in staff only, so nobody else can make a worker read and spool a large body
+BODY_LIMITS: dict[str, int] = {}
+
+
 @bp.before_request
 def load_user_and_check_csrf() -> Any:
     """Load the signed-in user; refuse a state-changing request without the session's token."""
@@ -59,6 +64,8 @@ def load_user_and_check_csrf() -> Any:
             session.clear()
     elif "uid" in session:  # a cookie from before sessions were kept server-side
         session.clear()
+    if g.user is not None and request.endpoint in BODY_LIMITS:
+        request.max_content_length = BODY_LIMITS[request.endpoint]  # before the form is read
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):

@@ -14,18 +14,15 @@ from sqlalchemy import select
 
 from cases import images, photos
 from cases.models import Case, Photo
-from console.blueprint import bp, login_required, runtime, safe_next
+from console.blueprint import BODY_LIMITS, bp, login_required, runtime, safe_next
 
 VARIANTS = ("image", "thumb", "public", "public-thumb")
 UPLOAD_LIMIT = images.MAX_BYTES + 256 * 1024  # the photo plus the form around it
 
 
-@bp.before_app_request
-def allow_photo_uploads() -> None:
-    """The upload form alone may post a photo (the app's limit is 64 KB): set before the CSRF
-    check reads the form."""
-    if request.endpoint == "console.photo_upload":
-        request.max_content_length = UPLOAD_LIMIT
+# The upload form alone may post a photo (the app's limit is 64 KB), and only once signed in:
+# the limit is raised after the user is loaded and before the CSRF check reads the form.
+BODY_LIMITS["console.photo_upload"] = UPLOAD_LIMIT
 
 
 def _back(number: str | None = None) -> Any:
