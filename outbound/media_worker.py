@@ -13,6 +13,7 @@ outbox's backoff for a day, each recorded on the row. Logs name photos by id, ne
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,9 @@ from wording import Wording, load_catalogues
 
 log = logging.getLogger("civicline.media")
 NOTICES = {"too_big": "PHOTO_TOO_BIG"}  # any other refusal: PHOTO_UNREADABLE
+# Anyone can text photos and each can take seconds of CPU to decode: like the public pool
+# (CIVICLINE_WEB_NICE), the worker gets only the CPU residents' texts and Rasa leave over.
+DEFAULT_NICE = 10
 
 
 def process_due(
@@ -226,6 +230,9 @@ def make_wording(settings: Settings) -> Wording:
 def main(poll_seconds: float = 1.0) -> int:
     """Run until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s media %(message)s")
+    nice = int(os.environ.get("CIVICLINE_MEDIA_NICE", str(DEFAULT_NICE)))
+    if nice:
+        os.nice(nice)
     settings = Settings.from_env()
     sessions = make_session_factory(make_engine(settings.database_url))
     media, wording = make_media(settings), make_wording(settings)

@@ -142,3 +142,22 @@ def test_the_access_log_leaves_out_case_page_tokens():
     assert logged("/c/311-000123-k7Q2xR") == "/c/311-000123-***"
     assert logged("/c/static/page.css") == "/c/static/page.css"
     assert logged("/open311/v2/requests/311-000123.json") == "/open311/v2/requests/311-000123.json"
+
+
+def test_the_media_worker_decodes_photos_at_a_lower_cpu_priority(settings, monkeypatch):
+    """Anyone can text photos, and each can take seconds of CPU to decode (up to 50
+    megapixels): like the public pool, the media worker only gets what residents' texts and
+    Rasa leave over."""
+    from outbound import media_worker
+
+    niced: list[int] = []
+    monkeypatch.setattr(media_worker.Settings, "from_env", classmethod(lambda cls: settings))
+    monkeypatch.setattr(media_worker.os, "nice", niced.append)
+    monkeypatch.setattr(media_worker, "run_until_stopped", lambda *a, **k: 0)
+    monkeypatch.delenv("CIVICLINE_MEDIA_NICE", raising=False)
+    assert media_worker.main() == 0
+    assert niced == [10]
+    niced.clear()
+    monkeypatch.setenv("CIVICLINE_MEDIA_NICE", "0")
+    media_worker.main()
+    assert niced == []
