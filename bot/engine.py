@@ -461,6 +461,9 @@ class Engine:
         case = get_case(db_session=db_session, service_request_id=number)
         if case is None:
             return d.say("CASE_UNKNOWN", "status_unknown", number=number)
+        if not updates.may_follow(db_session=db_session, case=case, phone=d.turn.sender):
+            d.state.case = None
+            return d.say("FOLLOW_LIMIT", "following", max=updates.MAX_FOLLOWING)
         added = updates.follow(
             db_session=db_session,
             case=case,

@@ -11,14 +11,32 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.enums import STATUSES, CaseStatus
+from cases.enums import OPEN_STATUSES, STATUSES, CaseStatus
 from cases.models import Case, CaseEvent, CaseFollower, OptOut, utcnow
 from cases.outbox import enqueue_sms
 from cases.public import PublicPolicy, case_link, public_place
 from wording import Wording
+
+# Open cases one number may follow: case numbers are sequential and FOLLOW needs no link, so
+# without a bound one number (or a spoofed one) could sign up for every case's texts.
+MAX_FOLLOWING = 20
+
+
+def may_follow(*, db_session: Session, case: Case, phone: str) -> bool:
+    """Whether this number may follow one more case (always, for one it follows already)."""
+    follows = select(CaseFollower.id).where(CaseFollower.phone == phone)
+    if db_session.scalars(follows.where(CaseFollower.case_id == case.id)).first() is not None:
+        return True
+    following = db_session.scalar(
+        select(func.count())
+        .select_from(CaseFollower)
+        .join(Case, Case.id == CaseFollower.case_id)
+        .where(CaseFollower.phone == phone, Case.status.in_(OPEN_STATUSES))
+    )
+    return int(following or 0) < MAX_FOLLOWING
 
 
 def follow(

@@ -58,6 +58,7 @@ USES: dict[str, frozenset[str]] = {
     "FOLLOWING": SMS,
     "ALREADY_FOLLOWING": SMS,
     "FOLLOW_WHICH": SMS,
+    "FOLLOW_LIMIT": SMS,
     "STATUS_CHANGED": SMS,
     # "Is it fixed?" after a closing as fixed (cases/fix_checks.py, bot/fixcheck.py)
     "FIX_CHECK_QUESTION": SMS,

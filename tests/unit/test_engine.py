@@ -251,6 +251,43 @@ def test_second_report_of_the_same_spot_is_linked_to_the_first(say, runtime):
     assert (follower.case_id, follower.phone) == (cases[0].id, "+15550100102")
 
 
+def test_one_number_follows_a_bounded_number_of_open_cases(say, runtime):
+    """Case numbers are sequential and FOLLOW needs no link: without a bound, one number (or
+    a spoofed one) could sign up for every case's texts, at the city's cost."""
+    from cases.enums import CaseStatus
+    from cases.service import create_case
+    from cases.updates import MAX_FOLLOWING
+
+    with runtime.Session() as s, s.begin():
+        numbers = [
+            create_case(
+                db_session=s,
+                service_code="PW-POTHOLE",
+                service_name="Pothole",
+                agency_responsible="Public Works",
+                description="",
+                source="open311",
+                address=f"{n} Elm Street",
+            ).service_request_id
+            for n in range(1, MAX_FOLLOWING + 3)
+        ]
+    replies = [say(f"FOLLOW {number}", sender="+15550100199") for number in numbers]
+    assert [r.kind for r in replies[:MAX_FOLLOWING]] == ["following"] * MAX_FOLLOWING
+    assert all("you'll get a text" in r.text for r in replies[:MAX_FOLLOWING])
+    refused = replies[MAX_FOLLOWING]
+    assert refused.kind == "following" and str(MAX_FOLLOWING) in refused.text
+    assert "you'll get a text" not in refused.text
+    assert count(runtime, CaseFollower) == MAX_FOLLOWING
+    again = say(f"FOLLOW {numbers[0]}", sender="+15550100199")
+    assert "already" in again.text  # still told about one it follows
+    with runtime.Session() as s, s.begin():  # a closed case no longer counts
+        s.scalars(
+            select(Case).where(Case.service_request_id == numbers[0])
+        ).one().status = CaseStatus.CLOSED
+    assert "you'll get a text" in say(f"FOLLOW {numbers[-1]}", sender="+15550100199").text
+    assert "you'll get a text" in say(f"FOLLOW {numbers[-1]}", sender="+15550100200").text
+
+
 def test_follow_without_a_case_asks_which(say):
     reply = say("follow")
     assert reply.kind == "question" and "FOLLOW 311-000123" in reply.text
