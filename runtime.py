@@ -14,6 +14,7 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.safety import DangerDetector
 from cases.db import make_engine, make_session_factory
+from cases.deadlines import CityCalendar
 from cases.fix_checks import FixCheckRules
 from nlu.client import NLU, LanguageRouter
 from settings import Settings
@@ -45,11 +46,19 @@ def fix_check_rules(settings: Settings) -> FixCheckRules:
     )
 
 
+def city_calendar(settings: Settings) -> CityCalendar:
+    """The city's clock and business days (data/holidays.yml) for due dates."""
+    return CityCalendar.load(settings.data_dir / "holidays.yml", settings.timezone)
+
+
 def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
     """Load the data files, connect the store and the NLU, and assemble the engine."""
     catalogues = load_catalogues(settings.data_dir / "messages")  # refuses a missing message
     languages = tuple(sorted(catalogues))
     catalog = Catalog.load(settings.data_dir / "services.yml", languages)
+    calendar = city_calendar(settings)
+    for each in (catalog, *catalog.translations.values()):
+        each.calendar = calendar
     kb = KnowledgeBase.load(settings.data_dir / "knowledge_base.yml", languages)
     wording = Wording(
         settings.city_name,

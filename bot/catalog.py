@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import wordlists
+from cases.deadlines import CityCalendar
 from cases.public import PublicPolicy
 from datafiles import load_yaml
 
@@ -93,7 +94,7 @@ class Service:
     group: str
     keywords: tuple[str, ...]
     agency: str
-    expected_days: int
+    expected_days: int  # business days to resolve (cases/deadlines.py)
     location_kind: str
     location_prompt: str
     needs_description: bool
@@ -102,6 +103,7 @@ class Service:
     attributes: tuple[Attribute, ...] = field(default=())
     sensitive: bool = True  # a home or a neighbour: published at block level only
     public_description: str = "none"  # none | redacted (residents' words, as stored: redacted)
+    acknowledge_hours: int = 0  # hours to acknowledge a case (0: no target)
 
     def public_policy(self) -> PublicPolicy:
         """What the public may see of this service's cases (cases/public.py applies it)."""
@@ -223,6 +225,7 @@ def _service(raw: dict[str, Any]) -> Service:
             ),
             sensitive=bool(raw.get("sensitive", raw.get("location_kind") == "building")),
             public_description=str(raw.get("public_description", "none")),
+            acknowledge_hours=int(raw.get("acknowledge_hours") or 0),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc.args[0]!r}") from exc
@@ -244,6 +247,7 @@ class Catalog:
         self.by_intent = {s.intent: s for s in services}
         self.by_code = {s.service_code: s for s in services}
         self.policies = {s.service_code: s.public_policy() for s in services}
+        self.calendar: CityCalendar | None = None  # set by the runtime (city zone, holidays)
         if len(self.by_code) != len(services) or len(self.by_intent) != len(services):
             raise CatalogError("service codes and intents must be unique")
 

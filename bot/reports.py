@@ -309,6 +309,8 @@ class ReportFlow:
             long=report.long,
             attributes=dict(report.attributes),
             expected_days=service.expected_days or None,
+            acknowledge_hours=service.acknowledge_hours or None,
+            calendar=self.base.calendar,
             service_notice=canonical.next_steps,
             contact_phone=d.turn.sender,
             conversation_id=d.conversation.id,

@@ -137,6 +137,10 @@ class Case(Base):
     requested_datetime: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_datetime: Mapped[datetime] = mapped_column(default=utcnow)
     expected_datetime: Mapped[datetime | None]
+    # the service level (cases/deadlines.py): resolve by the end of the N-th business day,
+    # acknowledge within so many hours of filing; staff may move the due date, with a reason
+    due_datetime: Mapped[datetime | None]
+    acknowledge_by: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(16))  # sms | voice | open311
     contact_phone: Mapped[str | None] = mapped_column(String(64))  # personal data: never published
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en", index=True)
@@ -158,7 +162,10 @@ class Case(Base):
     # the unguessable end of the public case page's address: /c/311-000123-<token>
     public_token: Mapped[str | None] = mapped_column(String(16))
 
-    __table_args__ = (Index("ix_cases_duplicate_of", "duplicate_of"),)
+    __table_args__ = (
+        Index("ix_cases_duplicate_of", "duplicate_of"),
+        Index("ix_cases_due_datetime", "due_datetime"),
+    )
 
 
 class CaseFollower(Base):

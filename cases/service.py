@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from cases.deadlines import CityCalendar, default_calendar
 from cases.enums import OPEN_STATUSES, CaseStatus
 from cases.lifecycle import new_token
 from cases.models import Case, CaseEvent, utcnow
@@ -42,6 +43,8 @@ def create_case(
     long: float | None = None,
     attributes: dict[str, Any] | None = None,
     expected_days: int | None = None,
+    acknowledge_hours: int | None = None,
+    calendar: CityCalendar | None = None,
     service_notice: str | None = None,
     contact_phone: str | None = None,
     contact_email: str | None = None,
@@ -56,10 +59,15 @@ def create_case(
 ) -> Case:
     """File a new open case and give it its public number (inside the caller's transaction).
 
-    The description is redacted here, whatever the channel, and an open case of the same
-    service at the same place in the last DUPLICATE_WINDOW is recorded as `duplicate_of`.
+    `expected_days` are business days to resolve on the city `calendar` (cases/deadlines.py):
+    the case is due at the end of that day, local time (`due_datetime`, also Open311's
+    `expected_datetime`). The description is redacted here, whatever the channel, and an
+    open case of the same service at the same place in the last DUPLICATE_WINDOW is recorded
+    as `duplicate_of`.
     """
     now = now or utcnow()
+    calendar = calendar or default_calendar()
+    due = calendar.due(now, expected_days) if expected_days else None
     duplicate = find_duplicate(
         db_session=db_session,
         service_code=service_code,
@@ -82,7 +90,11 @@ def create_case(
         service_notice=service_notice,
         requested_datetime=now,
         updated_datetime=now,
-        expected_datetime=now + timedelta(days=expected_days) if expected_days else None,
+        expected_datetime=due,
+        due_datetime=due,
+        acknowledge_by=calendar.acknowledge_by(now, acknowledge_hours)
+        if acknowledge_hours
+        else None,
         contact_phone=contact_phone,
         contact_email=contact_email,
         contact_name=contact_name,

@@ -243,6 +243,8 @@ def create_request(
         long=place.long,
         attributes=attributes,
         expected_days=service.expected_days or None,
+        acknowledge_hours=service.acknowledge_hours or None,
+        calendar=catalog.calendar,
         service_notice=service.next_steps,
         contact_phone=phone,
         contact_email=email,
