@@ -14,6 +14,7 @@ from bot.locations import Location, StreetDirectory, address_text, unit_number
 from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
 from cases import photos
+from cases.deadlines import default_calendar
 from cases.models import Case
 from cases.outbox import enqueue_sms
 from cases.public import case_link
@@ -331,13 +332,18 @@ class ReportFlow:
             d.state.step, d.state.case = Step.OFFER_SMS, number
         elif note and original is not None:  # "FOLLOW" next follows the known problem
             d.state.case = original.service_request_id
+        next_steps = service.next_steps
+        if case.due_datetime is not None:
+            calendar = self.base.calendar or default_calendar()
+            when = d.wording.date(calendar.local_day(case.due_datetime), d.language)
+            next_steps = f"{next_steps} {d.words('FILED_DUE', date=when)}"
         reply = d.say(
             "FILED",
             "filed",
             number=spell_digits(number) if d.voice else number,
             service=service.service_name,
             agency=service.agency,
-            next_steps=service.next_steps,
+            next_steps=next_steps,
             duplicate=f"{note} " if note else "",
             link=case_link(d.wording.site, case),
         )

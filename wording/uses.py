@@ -110,6 +110,8 @@ USES: dict[str, frozenset[str]] = {
     "CHANGED": BOTH,
     "ASIDE": BOTH,
     "FILED": BOTH,
+    "FILED_DUE": BOTH,  # the due date, in words, after the next steps
+    "DUE_MOVED": SMS,  # staff moved the due date (cases/deadlines.py move_due)
     "DUPLICATE_NOTE": BOTH,
     "CASE_NUMBER_SMS": SMS,
     # what only a call has

@@ -59,3 +59,21 @@ def test_due_date_is_stored_at_filing_and_is_open311_expected_datetime(database_
     assert case.acknowledge_by == datetime(2026, 9, 5, 15, 0, tzinfo=UTC)
     shown = public_request(case, PublicPolicy())
     assert shown["expected_datetime"].startswith("2026-09-09T03:59:59")
+
+
+def test_the_filing_reply_gives_the_due_date_in_words(runtime):
+    from sqlalchemy import select
+
+    from cases.models import Case
+    from tests.console_helpers import text
+
+    text(runtime, "there's a huge pothole on Elm St")
+    text(runtime, "in front of 120")
+    filed = text(runtime, "yes")
+    with runtime.Session() as s:
+        case = s.scalars(select(Case)).one()
+    calendar = runtime.catalog.calendar
+    day = calendar.local_day(case.due_datetime)
+    assert calendar.is_business_day(day) and case.due_datetime > case.requested_datetime
+    assert f"We aim to resolve it by {runtime.bot.wording.date(day)}." in filed.text
+    assert case.expected_datetime == case.due_datetime
