@@ -131,6 +131,13 @@ class CaseFilters:
     start: datetime | None = None
     end: datetime | None = None
     page: int = 1
+    # "overdue": open and past due; "today": open and due within [today_start, today_end)
+    due: str = ""
+    now: datetime | None = None
+    today: tuple[datetime, datetime] | None = None  # the city's local day, UTC bounds
+
+
+DUE_FILTERS = ("overdue", "today")
 
 
 def list_cases(*, db_session: Session, filters: CaseFilters) -> tuple[list[Case], bool]:
@@ -150,6 +157,15 @@ def list_cases(*, db_session: Session, filters: CaseFilters) -> tuple[list[Case]
         query = query.where(Case.requested_datetime >= filters.start)
     if filters.end:
         query = query.where(Case.requested_datetime < filters.end)
+    if filters.due == "overdue":
+        query = query.where(
+            Case.status.in_(OPEN_STATUSES), Case.due_datetime < (filters.now or utcnow())
+        )
+    elif filters.due == "today" and filters.today:
+        start, end = filters.today
+        query = query.where(
+            Case.status.in_(OPEN_STATUSES), Case.due_datetime >= start, Case.due_datetime < end
+        )
     query = query.order_by(Case.requested_datetime.desc(), Case.id.desc())
     return _page(db_session, query, filters.page)
 

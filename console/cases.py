@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -10,12 +11,13 @@ from sqlalchemy import select
 from bot.catalog import Service
 from cases import photos
 from cases.case_page import record_staff_view
+from cases.deadlines import CityCalendar, DeadlineError, default_calendar, is_overdue, move_due
 from cases.enums import RESOLUTIONS, STATUSES
 from cases.images import MAX_BYTES
 from cases.lifecycle import CaseError, Change, linked_cases, update_case
-from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn
+from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn, utcnow
 from cases.public import case_link
-from cases.review import CaseFilters, list_cases
+from cases.review import DUE_FILTERS, CaseFilters, list_cases
 from console.blueprint import bp, login_required, runtime
 from console.filters import choice, day, page
 from console.languages import supported
@@ -26,6 +28,7 @@ from console.languages import supported
 def cases() -> Any:
     """The case list."""
     rt = runtime()
+    now, calendar = utcnow(), rt.catalog.calendar or default_calendar()
     filters = CaseFilters(
         service_code=request.args.get("service", ""),
         status=request.args.get("status", ""),
@@ -34,6 +37,9 @@ def cases() -> Any:
         start=day("from"),
         end=day("to", end=True),
         page=page(),
+        due=choice("due", DUE_FILTERS),
+        now=now,
+        today=calendar.day_bounds(now),
     )
     with rt.Session() as db_session:
         rows, more = list_cases(db_session=db_session, filters=filters)
@@ -45,6 +51,8 @@ def cases() -> Any:
         filters=filters,
         services=rt.catalog.services,
         agencies=agencies,
+        now=now,
+        due_choices=[("overdue", "overdue"), ("today", "due today")],
         status_choices=[("open", "open (any)")] + [(x, x.replace("_", " ")) for x in STATUSES],
     )
 
@@ -105,6 +113,8 @@ def case(number: str) -> Any:
         attributes=_readable(service, found.attributes),
         duplicate_of=duplicate_of,
         photos=case_photos,
+        overdue=is_overdue(found),
+        due_day=(rt_calendar().local_day(found.due_datetime) if found.due_datetime else None),
         photo_limits=(photos.MAX_PER_CASE, photos.MAX_STAFF_PER_CASE, MAX_BYTES // (1024 * 1024)),
     )
 
@@ -155,4 +165,42 @@ def case_status(number: str) -> Any:
         flash(str(exc), "error")
     else:
         flash(f"Case {number} updated; residents who asked for updates will get a text.")
+    return redirect(url_for("console.case", number=number))
+
+
+def rt_calendar() -> CityCalendar:
+    """The city calendar of the running app."""
+    return runtime().catalog.calendar or default_calendar()
+
+
+@bp.post("/cases/<number>/due")
+@login_required()
+def case_due(number: str) -> Any:
+    """Move the due date (a reason is required): audited, a case event, reporters texted."""
+    rt = runtime()
+    try:
+        new_day = date.fromisoformat(request.form.get("due", "").strip())
+    except ValueError:
+        flash("Give the new due date as a date.", "error")
+        return redirect(url_for("console.case", number=number))
+    try:
+        with rt.Session() as db_session, db_session.begin():
+            found = db_session.scalars(
+                select(Case).where(Case.service_request_id == number)
+            ).first()
+            if found is None:
+                abort(404)
+            texts = move_due(
+                db_session=db_session,
+                case=found,
+                new_day=new_day,
+                reason=request.form.get("reason", ""),
+                actor=g.user,
+                wording=rt.bot.wording,
+                calendar=rt_calendar(),
+            )
+    except DeadlineError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Case {number} is now due {new_day.isoformat()}; {texts} text(s) queued.")
     return redirect(url_for("console.case", number=number))
