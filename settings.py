@@ -96,6 +96,19 @@ def _non_negative(value: str) -> float:
     return number
 
 
+SMTP_URL = re.compile(r"^smtp://[^/:\s]+(:\d{1,5})?/?$")
+
+
+def _smtp_url(value: str) -> str | None:
+    """CIVICLINE_SMTP_URL: smtp://host[:port] (port 25 when left out), or empty for none."""
+    value = value.strip()
+    if not value:
+        return None
+    if not SMTP_URL.match(value):
+        raise ValueError(f"CIVICLINE_SMTP_URL must look like smtp://host:port, not {value!r}")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of the app (webhooks, bot, store, NLU client)."""
@@ -157,6 +170,12 @@ class Settings:
     text_hours: tuple[int, int] = (9 * 60, 20 * 60)
     fix_check_delay_hours: float = 2.0
     fix_check_answer_days: float = 7.0
+    # The daily overdue digest (docs/deadlines.md): e-mailed per agency through this SMTP
+    # server (smtp://host:port) to these addresses when both are set; otherwise read it at
+    # /console/overdue or with `flask --app app cases overdue`.
+    smtp_url: str | None = None
+    digest_from: str = "311-digest@localhost"
+    digest_to: tuple[str, ...] = ()
 
     def voice_for(self, language: str) -> str:
         """The <Say> voice for a language (CIVICLINE_VOICE for English, CIVICLINE_VOICE_ES...)."""
@@ -247,6 +266,11 @@ class Settings:
             ),
             "fix_check_answer_days": _non_negative(
                 env.get("CIVICLINE_FIX_CHECK_ANSWER_DAYS", str(base.fix_check_answer_days))
+            ),
+            "smtp_url": _smtp_url(env.get("CIVICLINE_SMTP_URL", "")),
+            "digest_from": env.get("CIVICLINE_DIGEST_FROM", base.digest_from),
+            "digest_to": tuple(
+                a.strip() for a in env.get("CIVICLINE_DIGEST_TO", "").split(",") if a.strip()
             ),
         }
         values.update(overrides)

@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
         cases,
         conversations,
         dashboard,
+        deadlines,
         handoffs,
         languages,
         nlu_admin,
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     )
     from console.blueprint import bp
     from console.cli import console_cli
+    from console.deadlines_cli import cases_cli
     from console.nlu_cli import nlu_cli
     from console.retention_cli import retention_cli
 
@@ -66,3 +68,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(console_cli)
     app.cli.add_command(nlu_cli)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(cases_cli)

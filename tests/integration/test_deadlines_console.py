@@ -6,6 +6,9 @@ Flask test client, the real SQLite store and a keyword NLU (no Rasa, no server).
 from __future__ import annotations
 
 import re
+import socketserver
+import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -128,3 +131,93 @@ def test_moving_a_due_date_needs_a_reason_then_texts_each_number_once(rt, staff)
     assert wording.date(new_day, "en") in by_phone[FOLLOWER]
     assert audit.detail["reason"] == "waiting for a part from the supplier"
     assert audit.actor_name == "sam" and "waiting for a part" in event.notes
+
+
+class SmtpSink(socketserver.ThreadingTCPServer):
+    """A minimal SMTP server on a real socket that keeps each message's DATA."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SmtpHandler)
+        self.messages: list[tuple[list[str], str]] = []
+
+
+class SmtpHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        rcpts: list[str] = []
+        self.wfile.write(b"220 sink ESMTP\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk
+                self.server.messages.append((rcpts, data.decode()))  # type: ignore[attr-defined]
+                rcpts = []
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"RCPT":
+                rcpts.append(line.decode().split(":", 1)[1].strip(" <>\r\n"))
+                self.wfile.write(b"250 ok\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # EHLO, HELO, MAIL, RSET, NOOP
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink()
+    thread = threading.Thread(target=sink.serve_forever, daemon=True)
+    thread.start()
+    yield sink
+    sink.shutdown()
+    sink.server_close()
+
+
+def plant_overdue(rt) -> tuple[str, str, str]:
+    works = plant(rt, due_day_offset=-3, address="120 Elm Street")
+    parks = plant(rt, due_day_offset=-1, agency="Parks Department")
+    plant(rt, due_day_offset=-2, status="closed")
+    on_time = plant(rt, due_day_offset=1)
+    return works, parks, on_time
+
+
+def test_digest_lists_overdue_per_agency_on_the_page_and_the_cli(rt, app, staff):
+    works, parks, on_time = plant_overdue(rt)
+    page = staff.get("/console/overdue").get_data(as_text=True)
+    sections = re.findall(r"<h2>([^<]+?) <span.*?</table>", page, re.S)
+    assert sections == ["Parks Department", "Public Works"]
+    assert parks in page and works in page and on_time not in page
+    printed = app.test_cli_runner().invoke(args=["cases", "overdue"])
+    assert printed.exit_code == 0, printed.output
+    assert "1 overdue case for Public Works" in printed.output
+    assert f"{works}  due" in printed.output and "(3 days late)" in printed.output
+    assert on_time not in printed.output
+
+
+def test_digest_is_emailed_per_agency_through_a_real_smtp_socket(settings, smtp):
+    host, port = smtp.server_address
+    configured = replace(
+        settings,
+        smtp_url=f"smtp://{host}:{port}",
+        digest_to=("works@riverton.example", "ops@riverton.example"),
+    )
+    app = create_app(configured, nlu=FakeNLU())
+    rt = app.extensions["civicline"]
+    try:
+        works, parks, on_time = plant_overdue(rt)
+        result = app.test_cli_runner().invoke(args=["cases", "overdue", "--send"])
+    finally:
+        rt.db.dispose()
+    assert result.exit_code == 0, result.output
+    assert "sent 2 digest e-mail(s)" in result.output
+    assert len(smtp.messages) == 2
+    (to1, parks_mail), (to2, works_mail) = smtp.messages
+    assert to1 == to2 == ["works@riverton.example", "ops@riverton.example"]
+    assert "Subject: Riverton 311: overdue cases for Parks Department" in parks_mail
+    assert parks in parks_mail and works not in parks_mail
+    assert works in works_mail and on_time not in works_mail + parks_mail
