@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.enums import CaseStatus, Resolution
+from cases.enums import OPEN_STATUSES, CaseStatus, Resolution
 from cases.models import Case, CaseEvent, Conversation, FixCheck, Turn, utcnow
 from cases.review import LOW_CONFIDENCE
 
@@ -62,6 +62,73 @@ class Dashboard:
     outcomes_by_agency: dict[str, Outcomes] = field(default_factory=dict)
     outcomes: Outcomes = field(default_factory=Outcomes)
     reopened_now: int = 0  # cases in the reopened status now, whenever filed
+    on_time: OnTime | None = None  # closed by the due date, for the cases due lately
+    oldest_open: list[Case] = field(default_factory=list)  # the 10 oldest open cases
+
+
+@dataclass
+class OnTime:
+    """Of the cases due in each week (closed or not), the share closed by their due date."""
+
+    weeks: list[str]  # the first day of each week, oldest first
+    share: list[float | None]  # all cases, per week
+    by_agency: dict[str, list[float | None]]  # per week
+    by_service: dict[str, float | None]  # over the whole window
+    agency_total: dict[str, float | None]  # over the whole window
+    counted: int = 0
+
+
+def on_time(*, db_session: Session, now: datetime, weeks: int = 8) -> OnTime:
+    """Closed on time, for the cases whose due date fell in the last `weeks` weeks.
+
+    One query bounded by the window on `cases.due_datetime` (indexed): a case not closed by
+    its due date counts as late whether it is closed since or still open.
+    """
+    first = (now - timedelta(weeks=weeks)).date()
+    first -= timedelta(days=first.weekday())  # a Monday
+    since = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+    week_starts = [first + timedelta(weeks=i) for i in range(weeks + 1)]
+    rows = db_session.execute(
+        select(
+            Case.service_name, Case.agency_responsible, Case.due_datetime, Case.closed_datetime
+        ).where(Case.due_datetime >= since, Case.due_datetime < now)
+    ).all()
+    per_week: dict[str, list[list[int]]] = defaultdict(lambda: [[0, 0] for _ in week_starts])
+    per_service: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_agency: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for service, agency, due, closed in rows:
+        week = min((due.date() - first).days // 7, weeks)
+        ok = closed is not None and closed <= due
+        for cell in (per_week[""][week], per_week[agency][week], per_service[service]):
+            cell[0] += ok
+            cell[1] += 1
+        per_agency[agency][0] += ok
+        per_agency[agency][1] += 1
+
+    def share(cell: list[int]) -> float | None:
+        return cell[0] / cell[1] if cell[1] else None
+
+    total = per_week.pop("", [[0, 0] for _ in week_starts])
+    return OnTime(
+        weeks=[d.isoformat() for d in week_starts],
+        share=[share(c) for c in total],
+        by_agency={a: [share(c) for c in cells] for a, cells in sorted(per_week.items())},
+        by_service={name: share(c) for name, c in sorted(per_service.items())},
+        agency_total={name: share(c) for name, c in sorted(per_agency.items())},
+        counted=len(rows),
+    )
+
+
+def oldest_open(*, db_session: Session, limit: int = 10) -> list[Case]:
+    """The longest-open cases, oldest first (the requested_datetime index, read in order)."""
+    return list(
+        db_session.scalars(
+            select(Case)
+            .where(Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.requested_datetime, Case.id)
+            .limit(limit)
+        )
+    )
 
 
 def outcomes(
@@ -195,4 +262,6 @@ def dashboard(*, db_session: Session, days: int = 14, now: datetime | None = Non
         outcomes_by_agency=fixed_by_agency,
         outcomes=fixed_total,
         reopened_now=int(reopened_now or 0),
+        on_time=on_time(db_session=db_session, now=now),
+        oldest_open=oldest_open(db_session=db_session),
     )

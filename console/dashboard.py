@@ -54,6 +54,26 @@ def dashboard() -> Any:
             y_label="count",
         ),
     ]
+    if data.on_time is not None:
+        weeks = [w[5:] for w in data.on_time.weeks]
+        figures.append(
+            charts.line(
+                "Closed on time, all cases, by week due", weeks, data.on_time.share, y_max=1.0
+            )
+        )
+        figures += [
+            charts.line(f"Closed on time: {agency}", weeks, shares, y_max=1.0)
+            for agency, shares in data.on_time.by_agency.items()
+        ]
+        figures.append(
+            charts.hbars(
+                "Closed on time, by service (8 weeks)",
+                list(data.on_time.by_service),
+                [None if v is None else v * 100 for v in data.on_time.by_service.values()],
+                value_format="{:.0f}",
+                unit="%",
+            )
+        )
     return render_template(
         "dashboard.html", data=data, figures=figures, waiting=waiting, by_language=by_language
     )

@@ -221,3 +221,43 @@ def test_digest_is_emailed_per_agency_through_a_real_smtp_socket(settings, smtp)
     assert "Subject: Riverton 311: overdue cases for Parks Department" in parks_mail
     assert parks in parks_mail and works not in parks_mail
     assert works in works_mail and on_time not in works_mail + parks_mail
+
+
+def test_dashboard_shows_the_on_time_share_per_service_and_agency(rt, staff):
+    from cases.stats import on_time
+
+    now = utcnow()
+    with rt.Session() as s, s.begin():
+        for i, (code, name, agency, ok) in enumerate(
+            [
+                ("PW-POTHOLE", "Pothole", "Public Works", True),
+                ("PW-POTHOLE", "Pothole", "Public Works", True),
+                ("PW-POTHOLE", "Pothole", "Public Works", False),  # closed late
+                ("PW-POTHOLE", "Pothole", "Public Works", None),  # still open, past due
+                ("PK-TREE", "Tree", "Parks Department", False),
+            ]
+        ):
+            case = create_case(
+                db_session=s,
+                service_code=code,
+                service_name=name,
+                agency_responsible=agency,
+                description="x",
+                source="sms",
+                now=now - timedelta(days=20 + i),
+            )
+            case.due_datetime = now - timedelta(days=3)
+            if ok is not None:
+                case.status = "closed"
+                case.closed_datetime = case.due_datetime + timedelta(hours=-1 if ok else 5)
+    with rt.Session() as s:
+        figures = on_time(db_session=s, now=now)
+    assert figures.by_service == {"Pothole": 0.5, "Tree": 0.0}
+    assert figures.agency_total == {"Parks Department": 0.0, "Public Works": 0.5}
+    html = staff.get("/console/").get_data(as_text=True)
+    cell = '<td class="num on-time-share">'
+    assert f'data-service="Pothole"><td>Pothole</td>{cell}50%' in html
+    assert f'data-agency="Parks Department"><td>Parks Department</td>{cell}0%' in html
+    assert "Closed on time: Public Works" in html
+    oldest = html[html.find('id="oldest-open"') :].split("</table>")[0]
+    assert len(re.findall(r">311-\d{6}<", oldest)) == 1  # the one open case

@@ -164,3 +164,14 @@ def test_dashboard_outcomes_are_bounded_by_the_windows_cases(engine):
     answers = plan_of(found, "FROM fix_checks", "requested_datetime >=")
     assert "ix_cases_requested_datetime" in answers and "ix_fix_checks_case_id" in answers
     assert "ix_cases_status" in plan_of(found, "FROM cases", "cases.status =")
+
+
+def test_dashboard_on_time_and_overdue_use_the_due_index(engine):
+    from cases.deadlines import overdue_by_agency
+    from cases.stats import on_time
+
+    found = plans(engine, lambda s: on_time(db_session=s, now=NOW))
+    assert "ix_cases_due_datetime" in plan_of(found, "FROM cases", "due_datetime >=")
+    found = plans(engine, lambda s: overdue_by_agency(db_session=s, now=NOW))
+    overdue = plan_of(found, "FROM cases", "due_datetime <")  # by the open statuses or due
+    assert "SCAN cases" not in overdue and "USING INDEX ix_cases_" in overdue
