@@ -157,6 +157,8 @@ class Settings:
     text_hours: tuple[int, int] = (9 * 60, 20 * 60)
     fix_check_delay_hours: float = 2.0
     fix_check_answer_days: float = 7.0
+    # City notices: texts a minute a notice's broadcast to subscribers is spread at
+    broadcast_per_minute: int = 60
 
     def voice_for(self, language: str) -> str:
         """The <Say> voice for a language (CIVICLINE_VOICE for English, CIVICLINE_VOICE_ES...)."""
@@ -247,6 +249,9 @@ class Settings:
             ),
             "fix_check_answer_days": _non_negative(
                 env.get("CIVICLINE_FIX_CHECK_ANSWER_DAYS", str(base.fix_check_answer_days))
+            ),
+            "broadcast_per_minute": max(
+                1, _count(env.get("CIVICLINE_BROADCAST_PER_MINUTE", str(base.broadcast_per_minute)))
             ),
         }
         values.update(overrides)
