@@ -176,6 +176,8 @@ class Settings:
     smtp_url: str | None = None
     digest_from: str = "311-digest@localhost"
     digest_to: tuple[str, ...] = ()
+    # City notices: texts a minute a notice's broadcast to subscribers is spread at
+    broadcast_per_minute: int = 60
 
     def voice_for(self, language: str) -> str:
         """The <Say> voice for a language (CIVICLINE_VOICE for English, CIVICLINE_VOICE_ES...)."""
@@ -271,6 +273,9 @@ class Settings:
             "digest_from": env.get("CIVICLINE_DIGEST_FROM", base.digest_from),
             "digest_to": tuple(
                 a.strip() for a in env.get("CIVICLINE_DIGEST_TO", "").split(",") if a.strip()
+            ),
+            "broadcast_per_minute": max(
+                1, _count(env.get("CIVICLINE_BROADCAST_PER_MINUTE", str(base.broadcast_per_minute)))
             ),
         }
         values.update(overrides)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import calls, corrections, intents, keywords
+from bot import calls, corrections, intents, keywords, notices
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.fixcheck import FixCheckAnswers
@@ -160,7 +160,7 @@ class Engine:
             if known is not None and not conv.state:
                 conv.language = self.wording.language(known)
             language = conv.language
-        welcome = self.wording.text("WELCOME", "voice", language)
+            welcome = notices.welcome(self.wording, language, db_session, self.clock())
         return Reply(welcome, "welcome", keys=True, language=language)
 
     def end_call(
@@ -364,6 +364,8 @@ class Engine:
             return answered  # "Was it fixed?" answered (bot/fixcheck.py)
         if not d.voice and keywords.is_follow(d.text, language=d.language):
             return self._follow(d, db_session)
+        if (alerts := notices.command(d)) is not None:  # ALERTS, ALERTS TRASH 120 Elm St
+            return notices.reply(d, alerts, db_session, catalog=self.catalog, streets=self.streets)
         reports = self.reports[d.language]
         answering = state.step == Step.COLLECTING and state.report and reports.fits(d, state.report)
         if (d.confident("request_human") and not answering) or (
@@ -442,9 +444,12 @@ class Engine:
             return reports.start(d, reports.catalog.by_intent[str(intent)])
         if intent in self.kb.by_intent:
             answer = self.kb.localized(d.language).by_intent[str(intent)]
+            said = " ".join(
+                filter(None, [notices.lead(d, db_session, str(intent)), d.answer(answer)])
+            )
             if d.voice:
-                return d.say("ANSWER_MORE", "answer", answer=d.answer(answer))
-            return Reply(d.answer(answer), "answer")
+                return d.say("ANSWER_MORE", "answer", answer=said)
+            return Reply(said, "answer")
         if intent == "check_status":
             state.step = Step.AWAITING_CASE
             return d.say("ASK_CASE_NUMBER", "question")
@@ -472,6 +477,8 @@ class Engine:
             now=d.now,
         )
         d.state.case = None
+        if d.state.notice is not None:  # following the known problem instead of reporting it
+            d.state.reset()
         return d.say("FOLLOWING" if added else "ALREADY_FOLLOWING", "following", number=number)
 
     def _status(self, d: Dialogue, number: str, db_session: Session) -> Reply:

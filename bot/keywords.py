@@ -47,6 +47,18 @@ SKIP_WORDS = {
 }
 BACK_TO_BOT = {"menu", "bot", "start over", "restart", "main menu"}
 FOLLOW = {"follow", "follow it", "follow case", "follow this", "follow that case", "updates"}
+# city notices: list them, subscribe ("ALERTS TRASH 120 Elm St"), stop ("ALERTS OFF")
+ALERTS = {"alerts", "alert", "any news", "news", "notices", "city notices"}
+ALERTS_OFF = {"off", "stop", "no", "none", "end", "cancel"}
+# after "this problem is already known": file the report all the same
+FILE_ANYWAY = {
+    "file",
+    "file it",
+    "file it anyway",
+    "file anyway",
+    "report it anyway",
+    "file my report",
+}
 
 
 def normalise(text: str) -> str:
@@ -107,6 +119,36 @@ def is_back_to_bot(text: str, *, language: str = "en") -> bool:
 def is_follow(text: str, *, language: str = "en") -> bool:
     """The resident asks for a case's updates ("follow", "FOLLOW 311-000123", "seguir")."""
     return _answer(CASE_NUMBER.sub(" ", text), language, FOLLOW, "follow")
+
+
+def is_file_anyway(text: str, *, language: str = "en") -> bool:
+    """The resident insists on filing a report of a known problem ("FILE", "presentar")."""
+    return _answer(text, language, FILE_ANYWAY, "file_anyway")
+
+
+def alerts_command(text: str) -> tuple[str, str, str] | None:
+    """(what, rest, language of the word): ("list", "", "en") for ALERTS alone, ("off", ...)
+    for ALERTS OFF, ("subscribe", "trash 120 elm st", ...) for ALERTS and a topic or address;
+    else None. Every language's words count whatever the conversation's language (one word
+    says too little to tell it)."""
+    said = normalise(text)
+    first, _, rest = said.partition(" ")
+    rest = rest.strip()
+    if said in ALERTS:
+        return "list", "", "en"
+    if first in ALERTS:
+        return ("off", "", "en") if rest in ALERTS_OFF else ("subscribe", rest, "en")
+    plain = wordlists.plain(text)
+    for language in wordlists.LANGUAGES[1:]:
+        if plain in wordlists.words(language, "alerts"):
+            return "list", "", language
+        if plain in wordlists.words(language, "alerts_off"):
+            return "off", "", language
+        if wordlists.plain(first) in wordlists.words(language, "alerts"):
+            if wordlists.plain(rest) in wordlists.words(language, "alerts_off_word"):
+                return "off", "", language
+            return "subscribe", rest, language
+    return None
 
 
 CASE_NUMBER = re.compile(r"\b311\s*[-–.]?\s*\d{6,10}\b")

@@ -13,7 +13,7 @@ from bot.knowledge import KnowledgeBase
 from bot.locations import Location, StreetDirectory, address_text, unit_number
 from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
-from cases import photos
+from cases import notices, photos
 from cases.deadlines import default_calendar
 from cases.models import Case
 from cases.outbox import enqueue_sms
@@ -263,6 +263,8 @@ class ReportFlow:
         assert report is not None
         service = self.catalog.by_intent[report.service]
         answer = yes_no(d)
+        if d.state.notice is not None and keywords.is_file_anyway(d.text, language=d.language):
+            answer = True  # told the problem is known, the resident files it all the same
         if answer is True:
             return self.file(d, service, db_session)
         if self.correct(d, service, report, confirming=True):
@@ -294,6 +296,8 @@ class ReportFlow:
         """File the case in this turn's transaction and give its number."""
         report = d.state.report
         assert report is not None
+        if d.state.notice is None and (known := self.known(d, service, db_session)):
+            return known
         description = report.first_text
         if report.description:
             description = f"{description}\n{report.description}"
@@ -348,6 +352,31 @@ class ReportFlow:
             link=case_link(d.wording.site, case),
         )
         return Reply(reply.text, "filed", case_number=number)
+
+    def known(self, d: Dialogue, service: Service, db_session: Session) -> Reply | None:
+        """A city notice already covers this problem here: say so and offer its updates.
+
+        The report is kept (still confirming), so FILE (or yes) files it all the same and
+        FOLLOW follows the notice's parent case instead.
+        """
+        report = d.state.report
+        assert report is not None
+        notice = notices.for_report(
+            db_session=db_session,
+            service_code=service.service_code,
+            street=report.street,
+            now=d.now,
+        )
+        number = notices.parent_number(db_session=db_session, notice=notice) if notice else None
+        if notice is None or number is None:
+            return None
+        d.state.notice, d.state.case = notice.id, number
+        return d.say(
+            "NOTICE_KNOWN",
+            "known",
+            notice=notices.text_of(notice, self.language),
+            number=spell_digits(number) if d.voice else number,
+        )
 
     def offer_sms(self, d: Dialogue, db_session: Session) -> Reply:
         """After a call files a case: text the number to the caller if they say yes."""

@@ -69,6 +69,7 @@ class DialogueState:
     paused: Step | None = None  # the step a danger check interrupted
     held: dict[str, Any] | None = None  # the message a danger check held back (text, parse)
     photos: list[int] = field(default_factory=list)  # photos for the report being made (ids)
+    notice: int | None = None  # the city notice that says this report's problem is known
 
     @property
     def in_report(self) -> bool:

@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         handoffs,
         languages,
         nlu_admin,
+        notices,
         photos,
     )
     from console.blueprint import bp

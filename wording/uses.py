@@ -141,4 +141,16 @@ USES: dict[str, frozenset[str]] = {
     "PHOTO_CASE_FULL": SMS,
     "PHOTO_TOO_BIG": SMS,
     "PHOTO_UNREADABLE": SMS,
+    # city notices (bot/notices.py, bot/reports.py, cases/notices.py broadcasts)
+    "NOTICE_KNOWN": BOTH,
+    "NOTICE_LEAD": BOTH,
+    "WELCOME_NOTICES": VOICE,
+    "NOTICES_LIST": SMS,
+    "NOTICES_NONE": SMS,
+    "ALERTS_SUBSCRIBED": SMS,
+    "ALERTS_ALL_TOPICS": SMS,
+    "ALERTS_ON_STREET": SMS,
+    "ALERTS_CITYWIDE": SMS,
+    "ALERTS_OFF": SMS,
+    "NOTICE_SMS": SMS,
 }
