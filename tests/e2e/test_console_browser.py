@@ -42,7 +42,7 @@ def test_supervisor_works_a_handoff_and_closes_a_case(live, page, standin):
     send(base, base, AUTH_TOKEN, other, "I want to talk to a person")
 
     sign_in(page, base, "sam")
-    assert page.locator("figure svg").count() == 5
+    assert page.locator("figure svg").count() == 7  # + on time per week and by agency
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
 
     page.click("text=Conversations")

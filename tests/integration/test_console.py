@@ -255,7 +255,7 @@ def test_dashboard_charts(sam, runtime):
     text(runtime, "yes", sender="+15550100801")
     text(runtime, "i want a person", sender="+15550100802")
     page = sam.get("/console/").get_data(as_text=True)
-    assert page.count("<svg") == 5 and "Pothole" in page and "in the handoff queue" in page
+    assert page.count("<svg") == 7 and "Pothole" in page and "in the handoff queue" in page
 
 
 def test_admin_adds_users_and_api_keys(ada, sam, runtime):
