@@ -9,14 +9,13 @@ with 1 business day: due Tuesday 23:59:59 local.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.audit import record
@@ -113,31 +112,54 @@ def is_overdue(case: Case, now: datetime | None = None) -> bool:
     )
 
 
-def overdue_by_agency(*, db_session: Session, now: datetime | None = None) -> dict[str, list[Case]]:
-    """Open cases past their due date, by agency, the longest overdue first (index on due)."""
+@dataclass(frozen=True)
+class AgencyOverdue:
+    """One agency's overdue cases: how many in all, and the longest overdue (at most a page)."""
+
+    total: int
+    cases: list[Case]
+
+
+def overdue_by_agency(
+    *, db_session: Session, now: datetime | None = None, limit: int = 50
+) -> dict[str, AgencyOverdue]:
+    """Open cases past their due date, by agency, the longest overdue first (index on due).
+
+    One grouped count, then at most `limit` rows per agency, so the page and the digest cost
+    the same with 20 or 20,000 overdue cases.
+    """
     now = now or utcnow()
-    rows = db_session.scalars(
-        select(Case)
-        .where(Case.due_datetime < now, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.due_datetime, Case.id)
-    )
-    found: dict[str, list[Case]] = defaultdict(list)
-    for case in rows:
-        found[case.agency_responsible].append(case)
-    return dict(sorted(found.items()))
+    overdue = (Case.due_datetime < now, Case.status.in_(OPEN_STATUSES))
+    totals = db_session.execute(
+        select(Case.agency_responsible, func.count())
+        .where(*overdue)
+        .group_by(Case.agency_responsible)
+        .order_by(Case.agency_responsible)
+    ).all()
+    found: dict[str, AgencyOverdue] = {}
+    for agency, total in totals:
+        rows = db_session.scalars(
+            select(Case)
+            .where(*overdue, Case.agency_responsible == agency)
+            .order_by(Case.due_datetime, Case.id)
+            .limit(limit)
+        )
+        found[agency] = AgencyOverdue(int(total), list(rows))
+    return found
 
 
 def digest_text(
-    agency: str, cases: list[Case], *, calendar: CityCalendar, now: datetime, city: str
+    agency: str, overdue: AgencyOverdue, *, calendar: CityCalendar, now: datetime, city: str
 ) -> str:
-    """The plain-text daily digest of one agency's overdue cases."""
+    """The plain-text daily digest of one agency's overdue cases (the longest overdue listed)."""
     today = calendar.local_day(now)
+    total = overdue.total
     lines = [
-        f"{city} 311: {len(cases)} overdue case{'s' if len(cases) != 1 else ''} for {agency}"
+        f"{city} 311: {total} overdue case{'s' if total != 1 else ''} for {agency}"
         f" on {today.isoformat()}",
         "",
     ]
-    for case in cases:
+    for case in overdue.cases:
         assert case.due_datetime is not None
         late = (today - calendar.local_day(case.due_datetime)).days
         lines.append(
@@ -145,6 +167,8 @@ def digest_text(
             f" ({late} day{'s' if late != 1 else ''} late)  {case.service_name}"
             f"  {case.address or ''}  [{case.status}]".rstrip()
         )
+    if total > len(overdue.cases):
+        lines.append(f"... and {total - len(overdue.cases)} more: see /console/overdue")
     return "\n".join(lines) + "\n"
 
 

@@ -22,7 +22,10 @@ def overdue() -> Any:
         by_agency = overdue_by_agency(db_session=db_session, now=now)
     today = calendar.local_day(now)
     rows = {
-        agency: [(c, (today - calendar.local_day(c.due_datetime)).days) for c in cases]
-        for agency, cases in by_agency.items()
+        agency: (
+            overdue.total,
+            [(c, (today - calendar.local_day(c.due_datetime)).days) for c in overdue.cases],
+        )
+        for agency, overdue in by_agency.items()
     }
     return render_template("overdue.html", rows=rows, today=today)

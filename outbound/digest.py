@@ -28,8 +28,8 @@ def digests(
 ) -> dict[str, str]:
     """Agency -> the text of its digest, for the agencies with overdue cases."""
     return {
-        agency: digest_text(agency, cases, calendar=calendar, now=now, city=city)
-        for agency, cases in overdue_by_agency(db_session=db_session, now=now).items()
+        agency: digest_text(agency, overdue, calendar=calendar, now=now, city=city)
+        for agency, overdue in overdue_by_agency(db_session=db_session, now=now, limit=200).items()
     }
 
 

@@ -77,3 +77,31 @@ def test_the_filing_reply_gives_the_due_date_in_words(runtime):
     assert calendar.is_business_day(day) and case.due_datetime > case.requested_datetime
     assert f"We aim to resolve it by {runtime.bot.wording.date(day)}." in filed.text
     assert case.expected_datetime == case.due_datetime
+
+
+def test_the_overdue_list_counts_all_but_lists_only_the_longest_overdue(database_url, db_session):
+    from cases.deadlines import digest_text, overdue_by_agency
+
+    filed = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
+    for n in range(7):
+        create_case(
+            db_session=db_session,
+            service_code="pothole",
+            service_name="Pothole",
+            agency_responsible="Public Works" if n < 6 else "Parks",
+            description="x",
+            source="sms",
+            address=f"{n + 1} Elm Street",
+            expected_days=1 + n,  # the first is the longest overdue
+            calendar=CAL,
+            now=filed,
+        )
+    db_session.commit()
+    now = datetime(2026, 10, 1, 15, 0, tzinfo=UTC)
+    found = overdue_by_agency(db_session=db_session, now=now, limit=2)
+    assert {a: o.total for a, o in found.items()} == {"Parks": 1, "Public Works": 6}
+    works = found["Public Works"]
+    assert [c.address for c in works.cases] == ["1 Elm Street", "2 Elm Street"]
+    text = digest_text("Public Works", works, calendar=CAL, now=now, city="Riverton")
+    assert text.startswith("Riverton 311: 6 overdue cases for Public Works")
+    assert "... and 4 more" in text
