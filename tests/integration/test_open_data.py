@@ -298,3 +298,30 @@ def test_the_csv_through_gunicorn(database_url, settings):
             assert NAME not in resp.text and "1200 block of Linden Street" in resp.text
     finally:
         standin.close()
+
+
+def test_the_nightly_export_runs_once_a_day_on_one_machine(app, planted, tmp_path):
+    from open311.open_data_worker import tick
+
+    runtime = app.extensions["civicline"]
+    target = tmp_path / "nightly.csv"
+
+    def run(owner: str, now: datetime) -> int | None:
+        return tick(
+            sessions=runtime.Session,
+            catalog=runtime.catalog,
+            city="Riverton",
+            path=target,
+            hour=3,
+            owner=owner,
+            now=now,
+        )
+
+    night = datetime(2026, 12, 2, 3, 0, 30, tzinfo=UTC)
+    assert run("a:1", night - timedelta(minutes=1)) == 4  # first ever: yesterday's 03:00 due
+    assert target.exists() and run("b:2", night - timedelta(seconds=45)) is None
+    assert run("b:2", night + timedelta(minutes=1)) == 4  # 03:00 passed: tonight's run
+    assert run("a:1", night + timedelta(minutes=2)) is None  # the other machine already did
+    assert run("a:1", night + timedelta(hours=20)) is None  # once a day
+    assert run("a:1", night + timedelta(days=1)) == 4
+    assert len(list(csv.DictReader(io.StringIO(target.read_text())))) == 4
