@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
 
     from console import init_app as init_console
     from open311.media import bp as media_bp
+    from open311.open_data_views import bp as open_data_bp
+    from open311.open_data_views import open_data_cli
     from open311.views import init_app as init_open311
     from ops.limits import init_limits
     from ops.views import bp as ops_bp
@@ -44,9 +46,11 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     if settings.role in ("all", "web"):
         init_open311(app)
         app.register_blueprint(media_bp)  # approved photos, public
+        app.register_blueprint(open_data_bp)  # /open-data/service_requests.{csv,json}
         init_console(app)
         init_public(app)
     init_limits(app, settings)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(open_data_cli)
     init_web_security(app, settings.trusted_proxies)
     return app

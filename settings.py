@@ -162,6 +162,9 @@ class Settings:
     retain_candidate_days: int = 180  # resolved training candidates, after resolution
     retain_model_versions: int = 5  # newest trained versions (plus the active one) with files
     retain_every_minutes: int = 60  # how often `make run` applies the policy
+    # the nightly open data file (docs/open-data.md): where, and after which UTC hour
+    open_data_path: Path | None = None
+    open_data_hour: int = 3
     retain_batch: int = 500  # rows per transaction, so no write lock is held for long
     # "Is it fixed?" (docs/fix-checks.md): the city's clock, the local hours in which such
     # texts may be sent (minutes of the day, start and end), how long after closing to ask at
@@ -261,6 +264,10 @@ class Settings:
                 env.get("CIVICLINE_RETAIN_EVERY_MINUTES", base.retain_every_minutes)
             ),
             "retain_batch": int(env.get("CIVICLINE_RETAIN_BATCH", base.retain_batch)),
+            "open_data_path": Path(env["CIVICLINE_OPEN_DATA_PATH"])
+            if env.get("CIVICLINE_OPEN_DATA_PATH")
+            else base.open_data_path,
+            "open_data_hour": int(env.get("CIVICLINE_OPEN_DATA_HOUR", base.open_data_hour)),
             "timezone": _zone(env.get("CIVICLINE_TIMEZONE", base.timezone)),
             "text_hours": _text_hours(env.get("CIVICLINE_TEXT_HOURS", "09:00-20:00")),
             "fix_check_delay_hours": _non_negative(

@@ -135,7 +135,8 @@ class Case(Base):
     long: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requested_datetime: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_datetime: Mapped[datetime] = mapped_column(default=utcnow)
+    # every change a client can see sets it (Open311's updated_after, open data's filters)
+    updated_datetime: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     expected_datetime: Mapped[datetime | None]
     # the service level (cases/deadlines.py): resolve by the end of the N-th business day,
     # acknowledge within so many hours of filing; staff may move the due date, with a reason
@@ -494,6 +495,19 @@ class ModelVersion(Base):
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     __table_args__ = (Index("ix_model_versions_status", "status"),)
+
+
+class CatalogChangeset(Base):
+    """When each version of the service catalogue was first served: Open311 discovery's changeset.
+
+    Keyed by a hash of the catalogue files' content, so every machine serving the same catalogue
+    answers the same changeset (the first machine to see a version records its time).
+    """
+
+    __tablename__ = "catalog_changesets"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class JobRun(Base):

@@ -263,6 +263,9 @@ def set_review(
     action = "photo.approve" if review == "approved" else "photo.hide"
     _audit(db_session, actor, action, photo, now, was=photo.review)
     photo.review, photo.reviewed_by, photo.reviewed_at = review, actor.username, now
+    case = db_session.get(Case, photo.case_id) if photo.case_id else None
+    if case is not None:  # its public media_url may change: Open311's updated_after sees it
+        case.updated_datetime = now
     db_session.flush()
 
 

@@ -202,6 +202,72 @@ def open311_notes(case: Case, events: list[CaseEvent]) -> list[dict[str, Any]]:
     return notes
 
 
+# Open data (open311/open_data.py): bulk and permanent, so every service at block level and no
+# resident words at all, whatever the service's Open311 policy allows.
+OPEN_DATA_POLICY = PublicPolicy(sensitive=True, description="none")
+CHANNEL_TYPES = {"voice": "PHONE", "sms": "SMS", "open311": "ONLINE"}
+# staff's free text (an unable_to_act reason) and a referral's phone number stay out
+OPEN_DATA_RESOLUTIONS = {
+    "fixed": "Fixed",
+    "duplicate": "Duplicate of {of}",
+    "referred": "Referred to {to}",
+    "no_action_needed": "No action needed",
+    "unable_to_act": "The city could not act",
+}
+INTERSECTION_RE = re.compile(r"^\s*(.+?)\s+(?:and|&|at)\s+(.+?)\s*$", re.I)
+
+
+def _open_data_outcome(case: Case) -> str | None:
+    if not case.resolution:
+        return None
+    detail = {"of": "", "to": "", **(case.resolution_detail or {})}
+    template = OPEN_DATA_RESOLUTIONS.get(case.resolution, "Closed")
+    return template.format(of=str(detail["of"])[:32], to=str(detail["to"])[:128])
+
+
+def open_data_record(case: Case, policy: PublicPolicy, city: str) -> dict[str, Any]:
+    """A case as one row of the open data set (docs/open-data.md, column by column).
+
+    `policy` only gives the names of list answers (Descriptor); the place is always block level
+    and no description, note, name, phone or e-mail is ever in it.
+    """
+    choices = PublicPolicy(sensitive=True, description="none", choices=policy.choices)
+    address, lat, long = public_place(case, OPEN_DATA_POLICY)
+    street = cross1 = cross2 = None
+    address_type = "LATLONG" if lat is not None else None
+    if address:
+        crossing = None if " block of " in address else INTERSECTION_RE.match(address)
+        if crossing:
+            cross1, cross2, address_type = crossing.group(1), crossing.group(2), "INTERSECTION"
+        else:
+            street, address_type = address.split(" block of ", 1)[-1], "BLOCKFACE"
+    closed = case.status == CaseStatus.CLOSED
+    return {
+        "unique_key": case.service_request_id,
+        "created_date": _iso(case.requested_datetime),
+        "closed_date": _iso(case.closed_datetime) if closed else None,
+        "due_date": _iso(case.due_datetime or case.expected_datetime),
+        "agency": case.service_code.split("-", 1)[0] if "-" in case.service_code else None,
+        "agency_name": case.agency_responsible,
+        "complaint_type": case.service_name,
+        "descriptor": public_summary(case, choices) or None,
+        "location_type": None,
+        "incident_zip": None,
+        "incident_address": address if address_type == "BLOCKFACE" else None,
+        "street_name": street,
+        "cross_street_1": cross1,
+        "cross_street_2": cross2,
+        "address_type": address_type,
+        "city": city,
+        "status": STATUS_WORDS.get(case.status, case.status),  # type: ignore[call-overload]
+        "resolution_description": _open_data_outcome(case) if closed else None,
+        "resolution_action_updated_date": _iso(case.updated_datetime),
+        "open_data_channel_type": CHANNEL_TYPES.get(case.source, "OTHER"),
+        "latitude": lat,
+        "longitude": long,
+    }
+
+
 def case_link(site: str, case: Case) -> str:
     """The public page of a case: {site}/c/311-000123-k7Q2xR (the token makes it unguessable)."""
     return f"{site.rstrip('/')}/c/{case.service_request_id}-{case.public_token}"

@@ -13,8 +13,15 @@ ROOTS = {
     "definition": ("service_definition", None),
     "requests": ("service_requests", "request"),
     "errors": ("errors", "error"),
+    "discovery": ("discovery", None),
 }
-LIST_ITEMS = {"attributes": "attribute", "values": "value", "notes": "note"}
+LIST_ITEMS = {
+    "attributes": "attribute",
+    "values": "value",
+    "notes": "note",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
 # Characters XML 1.0 cannot carry at all (C0 controls but tab/CR/LF, surrogates, U+FFFE/F).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -30,7 +37,11 @@ def _fill(parent: Element, data: dict[str, Any]) -> None:
         node = SubElement(parent, key)
         if isinstance(value, list):
             for item in value:
-                _fill(SubElement(node, LIST_ITEMS.get(key, "item")), item)
+                child = SubElement(node, LIST_ITEMS.get(key, "item"))
+                if isinstance(item, dict):
+                    _fill(child, item)
+                else:  # a list of words: <formats><format>text/xml</format></formats>
+                    child.text = _text(item)
         else:
             node.text = _text(value)
 

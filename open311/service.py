@@ -285,6 +285,17 @@ def _list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _page_number(args: Mapping[str, str], name: str, default: int, limit: int | None) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+        raise Open311Error(400, f"{name} must be a whole number from 1")
+    if limit is not None and int(raw) > limit:
+        raise Open311Error(400, f"{name} must be at most {limit}")
+    return int(raw)
+
+
 def search_requests(
     *,
     db_session: Session,
@@ -293,9 +304,21 @@ def search_requests(
     now: datetime | None = None,
     base_url: str = "",
 ) -> list[dict[str, Any]]:
-    """GET requests: by ids, or by service, status and date range (default: the last 90 days)."""
+    """GET requests: by ids, or by service, status and date range (default: the last 90 days).
+
+    Extensions for incremental sync (README): `updated_after` (only cases changed after it, with
+    no default date window), `page` and `page_size` (at most 1000). With any of them the list is
+    ordered by updated_datetime, then id, oldest first, so pages are stable; without them the
+    spec's defaults stand (90 days, newest first, at most 1000).
+    """
     now = now or utcnow()
     query = select(Case).where(Case.service_request_id.is_not(None))
+    syncing = any(args.get(k, "").strip() for k in ("updated_after", "page", "page_size"))
+    page = _page_number(args, "page", 1, None)
+    page_size = _page_number(args, "page_size", MAX_RESULTS, MAX_RESULTS)
+    updated_after = (
+        _date(args["updated_after"], "updated_after") if args.get("updated_after") else None
+    )
     ids = _list(args.get("service_request_id", ""))
     if ids:
         if len(ids) > MAX_RESULTS:
@@ -311,20 +334,34 @@ def search_requests(
             raise Open311Error(400, "status must be open or closed")
         start = _date(args["start_date"], "start_date") if args.get("start_date") else None
         end = _date(args["end_date"], "end_date") if args.get("end_date") else None
-        if start is None:  # the spec's default window: 90 days up to end_date (or now)
+        if updated_after is not None and start is None and end is None:
+            pass  # a sync asks for every change since, however old the case
+        elif start is None:  # the spec's default window: 90 days up to end_date (or now)
             end = end or now
             start = end - DEFAULT_WINDOW
         elif end is None:
             end = start + DEFAULT_WINDOW
-        if start > end:
+        if start is not None and end is not None and start > end:
             raise Open311Error(400, "start_date is after end_date")
-        query = query.where(Case.requested_datetime >= start, Case.requested_datetime <= end)
+        if start is not None:
+            query = query.where(Case.requested_datetime >= start)
+        if end is not None:
+            query = query.where(Case.requested_datetime <= end)
         if codes:
             query = query.where(Case.service_code.in_(codes))
         if statuses:
             wanted = [x for x in STATUSES if open311_status(x) in statuses]
             query = query.where(Case.status.in_(wanted))
-    query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
+    if updated_after is not None:
+        query = query.where(Case.updated_datetime > updated_after)
+    if syncing:
+        query = (
+            query.order_by(Case.updated_datetime, Case.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    else:
+        query = query.order_by(Case.requested_datetime.desc(), Case.id.desc()).limit(MAX_RESULTS)
     found = list(db_session.scalars(query))
     shown = approved_photos_by_case(db_session, [c.id for c in found], base_url=base_url)
     return [request_body(case, catalog, shown.get(case.id, ())) for case in found]

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from cases.api_keys import find_api_key
 from open311 import service as api
+from open311.changeset import changeset, content_hash, iso_z
 from open311.formats import to_json, to_xml
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
@@ -185,12 +186,31 @@ def one(args: dict[str, str], request_id: str) -> tuple[Any, int]:
         ), 200
 
 
+DISCOVERY_FORMATS = {"json": "application/json; charset=utf-8", "xml": "application/xml"}
+
+
+def _changeset() -> str:
+    """The catalogue's changeset (open311/changeset.py), looked up once per process."""
+    found = current_app.extensions.get("civicline.changeset")
+    if found is None:
+        runtime = _runtime()
+        digest = content_hash(runtime.settings.data_dir)
+        with runtime.Session() as db_session:
+            found = iso_z(changeset(db_session=db_session, digest=digest))
+        current_app.extensions["civicline.changeset"] = found
+    return found
+
+
 @bp.get("/discovery.<fmt>")
 def discovery(fmt: str) -> Response:
-    """The discovery document: where the GeoReport v2 endpoint is."""
+    """The discovery document: where the GeoReport v2 endpoint is (XML, the spec's required
+    format, or JSON; any other extension is a 404)."""
+    if fmt not in DISCOVERY_FORMATS:
+        return error(api.Open311Error(404, f"format {fmt!r} is not supported; use .xml or .json"))
     settings = _runtime().settings
+    stamp = _changeset()
     doc = {
-        "changeset": "2026-11-29T00:00:00Z",
+        "changeset": stamp,
         "contact": f"{settings.city_name} 311, {settings.city_phone}",
         "key_service": "API keys are issued by the city's 311 administrators.",
         "endpoints": [
@@ -198,13 +218,14 @@ def discovery(fmt: str) -> Response:
                 "specification": "http://wiki.open311.org/GeoReport_v2",
                 "url": settings.public_url
                 + url_for("open311.services", fmt="json")[: -len("/services.json")],
-                "changeset": "2026-11-29T00:00:00Z",
+                "changeset": stamp,
                 "type": "production",
-                "formats": ["application/json", "text/xml"],
+                "formats": ["text/xml", "application/json"],
             }
         ],
     }
-    return Response(to_json(doc), content_type=FORMATS["json"])
+    body = to_xml("discovery", doc) if fmt == "xml" else to_json(doc)
+    return Response(body, content_type=DISCOVERY_FORMATS[fmt])
 
 
 def handle_http_error(exc: HTTPException) -> Response:

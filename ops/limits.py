@@ -42,8 +42,8 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         enabled=settings.rate_limits,
     )
     # the API, the approved photos it links to, and case pages (whose token must not be
-    # guessable by brute force)
-    for public in ("open311", "media", "public"):
+    # guessable by brute force), and the open data set
+    for public in ("open311", "media", "public", "open_data"):
         if public in app.blueprints:
             limiter.limit(settings.public_rate_limit)(app.blueprints[public])
     login = app.view_functions.get("console.login")

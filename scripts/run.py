@@ -215,6 +215,7 @@ def main() -> int:
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
         Child("media worker", lambda: module("outbound.media_worker", os.environ)),
+        Child("open data worker", lambda: module("open311.open_data_worker", os.environ)),
     ]
     children = workers + [
         Child(

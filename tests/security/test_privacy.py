@@ -207,6 +207,12 @@ def test_no_planted_personal_data_on_any_public_surface(planted, client, sms):
             resp = client.get(f"/c/{case.service_request_id}-{case.public_token}?lang={lang}")
             assert resp.status_code == 200
             bodies.append(resp.get_data(as_text=True))
+    for fmt in ("csv", "json"):  # the open data set: bulk and permanent, block level for all
+        resp = client.get(f"/open-data/service_requests.{fmt}")
+        assert resp.status_code == 200
+        bodies.append(resp.get_data(as_text=True))
+        every_house = [c.address for c in planted if c.address and c.address[0].isdigit()]
+        assert not [a for a in every_house if a in bodies[-1]]
     for case in planted[::10]:  # status by text from someone else's phone
         bodies.append(sms(f"status {case.service_request_id}", sender="+15550109999").text)
     found = [hit for body in bodies for hit in leaks(body, sensitive)]
