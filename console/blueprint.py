@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from cases.deadlines import default_calendar
 from cases.staff_sessions import session_user
 
 bp = Blueprint(
@@ -134,6 +135,14 @@ def console_csrf() -> str:
 
 
 bp.add_app_template_filter(mask_phone, "mask_phone")
+
+
+@bp.app_template_filter("due_day")
+def due_day(due: Any) -> str:
+    """A due date as the city's local day (due dates end a local day: UTC shows the next)."""
+    if due is None:
+        return "–"
+    return (runtime().catalog.calendar or default_calendar()).local_day(due).isoformat()
 
 
 @bp.context_processor
