@@ -179,6 +179,7 @@ class Settings:
     smtp_url: str | None = None
     digest_from: str = "311-digest@localhost"
     digest_to: tuple[str, ...] = ()
+    digest_hour: int = 12  # UTC hour the daily digest is due (12:00 UTC: 7 or 8 am Eastern)
     # City notices: texts a minute a notice's broadcast to subscribers is spread at
     broadcast_per_minute: int = 60
 
@@ -278,6 +279,7 @@ class Settings:
             ),
             "smtp_url": _smtp_url(env.get("CIVICLINE_SMTP_URL", "")),
             "digest_from": env.get("CIVICLINE_DIGEST_FROM", base.digest_from),
+            "digest_hour": int(env.get("CIVICLINE_DIGEST_HOUR", base.digest_hour)) % 24,
             "digest_to": tuple(
                 a.strip() for a in env.get("CIVICLINE_DIGEST_TO", "").split(",") if a.strip()
             ),

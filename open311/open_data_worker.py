@@ -19,9 +19,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.catalog import Catalog
-from cases import locks
+from cases.daily import run_once_a_day
 from cases.db import make_engine, make_session_factory
-from cases.models import utcnow
 from open311.open_data import export
 from settings import Settings
 
@@ -29,12 +28,6 @@ log = logging.getLogger("civicline.open_data")
 JOB = "open_data_export"
 LEASE = timedelta(hours=3)  # a run that died frees the job by then (a run takes minutes)
 CHECK_SECONDS = 60.0
-
-
-def scheduled(now: datetime, hour: int) -> datetime:
-    """The latest scheduled start at or before now: today's `hour`:00 UTC, else yesterday's."""
-    today = now.replace(hour=hour % 24, minute=0, second=0, microsecond=0)
-    return today if today <= now else today - timedelta(days=1)
 
 
 def tick(
@@ -48,34 +41,16 @@ def tick(
     now: datetime | None = None,
 ) -> int | None:
     """Export if due and this machine wins the lock: the row count, else None."""
-    now = now or utcnow()
-    # due when the last start (any machine's) was at or before the latest scheduled time
-    every = now - scheduled(now, hour)
-    with sessions() as db_session:
-        claimed = locks.acquire(
-            db_session=db_session, name=JOB, owner=owner, now=now, lease=LEASE, every=every
-        )
-        db_session.commit()
-    if not claimed:
-        return None
-    rows, error = 0, ""
-    try:
+
+    def work() -> dict[str, object]:
         with sessions() as db_session:
             rows = export(db_session=db_session, catalog=catalog, city=city, path=path)
-    except Exception as exc:  # recorded; tomorrow's run tries again
-        error = str(exc)[:500]
-        raise
-    finally:
-        with sessions() as db_session:
-            locks.release(
-                db_session=db_session,
-                name=JOB,
-                owner=owner,
-                now=utcnow(),
-                result={"rows": rows, "path": str(path), **({"error": error} if error else {})},
-            )
-            db_session.commit()
-    return rows
+        return {"rows": rows, "path": str(path)}
+
+    done = run_once_a_day(
+        sessions=sessions, name=JOB, hour=hour, owner=owner, lease=LEASE, work=work, now=now
+    )
+    return None if done is None else int(done["rows"])
 
 
 def main() -> int:

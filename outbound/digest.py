@@ -1,7 +1,8 @@
 """The daily overdue digest: one plain-text e-mail per agency through an SMTP server (smtplib).
 
-Sent when CIVICLINE_SMTP_URL and CIVICLINE_DIGEST_TO are set (`flask --app app cases overdue
---send`, e.g. from cron each morning); otherwise staff read the same lists at /console/overdue.
+Sent when CIVICLINE_SMTP_URL and CIVICLINE_DIGEST_TO are set, once a day by
+outbound/digest_worker.py (or by hand: `flask --app app cases overdue --send`); otherwise
+staff read the same lists at /console/overdue.
 """
 
 from __future__ import annotations

@@ -216,6 +216,7 @@ def main() -> int:
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
         Child("media worker", lambda: module("outbound.media_worker", os.environ)),
         Child("open data worker", lambda: module("open311.open_data_worker", os.environ)),
+        Child("digest worker", lambda: module("outbound.digest_worker", os.environ)),
     ]
     children = workers + [
         Child(

@@ -261,3 +261,38 @@ def test_dashboard_shows_the_on_time_share_per_service_and_agency(rt, staff):
     assert "Closed on time: Public Works" in html
     oldest = html[html.find('id="oldest-open"') :].split("</table>")[0]
     assert len(re.findall(r">311-\d{6}<", oldest)) == 1  # the one open case
+
+
+def test_the_daily_digest_is_sent_once_a_day_by_one_of_two_workers(settings, smtp):
+    from datetime import UTC, datetime
+
+    from cases.deadlines import default_calendar
+    from outbound.digest_worker import tick
+
+    host, port = smtp.server_address
+    configured = replace(
+        settings, smtp_url=f"smtp://{host}:{port}", digest_to=("ops@riverton.example",)
+    )
+    app = create_app(configured, nlu=FakeNLU())
+    rt = app.extensions["civicline"]
+    try:
+        plant_overdue(rt)
+        day = datetime.now(UTC).replace(hour=13, minute=0, second=0, microsecond=0)
+        ticks = [
+            tick(
+                sessions=rt.Session,
+                settings=configured,
+                calendar=default_calendar(),
+                owner=owner,
+                now=day,
+            )
+            for owner in ("a", "b")
+        ]
+        later = tick(sessions=rt.Session, settings=configured, calendar=default_calendar(),
+                     owner="a", now=day + timedelta(hours=3))  # fmt: skip
+        tomorrow = tick(sessions=rt.Session, settings=configured, calendar=default_calendar(),
+                        owner="b", now=day + timedelta(days=1))  # fmt: skip
+    finally:
+        rt.db.dispose()
+    assert ticks == [2, None] and later is None  # two agencies' e-mails, once
+    assert tomorrow == 2 and len(smtp.messages) == 4
