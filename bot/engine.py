@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import calls, corrections, intents, keywords, notices
+from bot import by_number, calls, corrections, intents, keywords, notices
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.fixcheck import FixCheckAnswers
@@ -18,16 +18,14 @@ from bot.locations import StreetDirectory
 from bot.photos import PhotoFlow
 from bot.reports import ReportFlow, yes_no
 from bot.safety import Assessment, Danger, DangerDetector
-from bot.spoken import redact_said, spell_digits, words_to_digits
+from bot.spoken import redact_said, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
-from cases import conversations, deferred, updates
-from cases.enums import CaseStatus
+from cases import conversations, deferred
 from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
-from cases.public import public_request
-from cases.service import find_case_number, get_case
+from cases.service import find_case_number
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 from wording import Wording
 
@@ -363,7 +361,7 @@ class Engine:
         if (answered := self.fix_checks.reply(d, db_session)) is not None:
             return answered  # "Was it fixed?" answered (bot/fixcheck.py)
         if not d.voice and keywords.is_follow(d.text, language=d.language):
-            return self._follow(d, db_session)
+            return by_number.follow(d, db_session)
         if (alerts := notices.command(d)) is not None:  # ALERTS, ALERTS TRASH 120 Elm St
             return notices.reply(d, alerts, db_session, catalog=self.catalog, streets=self.streets)
         reports = self.reports[d.language]
@@ -387,7 +385,7 @@ class Engine:
             number = find_case_number(d.text)
             if number:
                 state.reset()
-                return self._status(d, number, db_session)
+                return by_number.status(d, number, db_session, self.catalog)
             if d.intent in (None, FALLBACK_INTENT, "out_of_scope", "check_status", "affirm"):
                 return d.retry("ASK_CASE_AGAIN", "question")
         return self._idle(d, db_session)
@@ -397,7 +395,9 @@ class Engine:
         intent, state = d.intent, d.state
         if d.turn.digits and (number := find_case_number(d.turn.digits)):
             state.reset()
-            return self._status(d, number, db_session)  # a case number keyed in at any point
+            return by_number.status(
+                d, number, db_session, self.catalog
+            )  # a case number keyed in at any point
         if d.parse is None:
             if d.voice:
                 return d.handoff("nlu_unavailable", "NLU_DOWN")
@@ -423,7 +423,9 @@ class Engine:
             return d.handoff("cancel_case")  # a filed case is withdrawn by a person
         if number and (not known or intent in ("out_of_scope", "check_status")):
             state.reset()
-            return self._status(d, number, db_session)  # a case number says it all
+            return by_number.status(
+                d, number, db_session, self.catalog
+            )  # a case number says it all
         if intent == "check_status" and (service := intents.report_not_status(d, self.catalog)):
             intent = service
         if intent == "emergency":  # the words explained the danger away: the runner-up is meant
@@ -457,51 +459,3 @@ class Engine:
             return d.say("THANKS" if intent == "thank_you" else "GOODBYE", "closing")
         name, kind = SIMPLE[str(intent)]
         return d.say(name, kind)
-
-    def _follow(self, d: Dialogue, db_session: Session) -> Reply:
-        """FOLLOW [case]: updates of a case (by default the known problem just linked to)."""
-        number = find_case_number(d.text) or d.state.case
-        if not number:
-            return d.say("FOLLOW_WHICH", "question")
-        case = get_case(db_session=db_session, service_request_id=number)
-        if case is None:
-            return d.say("CASE_UNKNOWN", "status_unknown", number=number)
-        if not updates.may_follow(db_session=db_session, case=case, phone=d.turn.sender):
-            d.state.case = None
-            return d.say("FOLLOW_LIMIT", "following", max=updates.MAX_FOLLOWING)
-        added = updates.follow(
-            db_session=db_session,
-            case=case,
-            phone=d.turn.sender,
-            language=d.language,
-            now=d.now,
-        )
-        d.state.case = None
-        if d.state.notice is not None:  # following the known problem instead of reporting it
-            d.state.reset()
-        return d.say("FOLLOWING" if added else "ALREADY_FOLLOWING", "following", number=number)
-
-    def _status(self, d: Dialogue, number: str, db_session: Session) -> Reply:
-        case = get_case(db_session=db_session, service_request_id=number)
-        said = spell_digits(number) if d.voice else number
-        if case is None:
-            return d.say("CASE_UNKNOWN", "status_unknown", number=said)
-        service = self.catalog.localized(d.language).by_code.get(case.service_code)
-        if case.contact_phone and case.contact_phone == d.turn.sender:
-            where, notes = case.address, case.status_notes  # the reporter's own case
-        else:  # anyone can text a case number: they get what the public may see
-            shown = public_request(case, self.catalog.policy(case.service_code))
-            where, notes = shown["address"], shown["status_notes"]
-        reply = d.say(
-            "CASE_STATUS",
-            "status",
-            number=said,
-            service=service.service_name if service else case.service_name,
-            where=d.words("AT_PLACE", address=where) if where else "",
-            status=d.words("STATUS_OPEN")  # "is open" reads better than "is received"
-            if case.status == CaseStatus.RECEIVED
-            else updates.status_words(self.wording, case, d.turn.channel, d.language),
-            when=self.wording.date(case.updated_datetime, d.language),
-            notes=notes or d.words("CASE_RECEIVED", agency=case.agency_responsible),
-        )
-        return Reply(reply.text, "status", case_number=number)
