@@ -20,8 +20,11 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.orm import Session
 
 from cases.deadlines import default_calendar
+from cases.models import Case
+from cases.service import get_case
 from cases.staff_sessions import session_user
 
 bp = Blueprint(
@@ -149,3 +152,11 @@ def due_day(due: Any) -> str:
 def city() -> dict[str, str]:
     """The city's name for page titles."""
     return {"city": runtime().settings.city_name}
+
+
+def get_case_or_404(db_session: Session, number: str) -> Case:
+    """The case with this public number, or the 404 page."""
+    found = get_case(db_session=db_session, service_request_id=number)
+    if found is None:
+        abort(404)
+    return found

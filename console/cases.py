@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.catalog import Service
@@ -18,7 +18,7 @@ from cases.lifecycle import CaseError, Change, linked_cases, update_case
 from cases.models import Case, CaseEvent, FixCheck, OutboundMessage, Turn, utcnow
 from cases.public import case_link
 from cases.review import DUE_FILTERS, CaseFilters, list_cases
-from console.blueprint import bp, login_required, runtime
+from console.blueprint import bp, get_case_or_404, login_required, runtime
 from console.filters import choice, day, page
 from console.languages import supported
 
@@ -62,9 +62,7 @@ def cases() -> Any:
 def case(number: str) -> Any:
     """One case; the opening is recorded (the resident's page says how many staff looked)."""
     with runtime().Session() as db_session:
-        found = db_session.scalars(select(Case).where(Case.service_request_id == number)).first()
-        if found is None:
-            abort(404)
+        found = get_case_or_404(db_session, number)
         record_staff_view(db_session=db_session, case=found, user_id=g.user.id)
         events = list(
             db_session.scalars(
@@ -136,11 +134,7 @@ def case_status(number: str) -> Any:
     rt = runtime()
     try:
         with rt.Session() as db_session, db_session.begin():
-            found = db_session.scalars(
-                select(Case).where(Case.service_request_id == number)
-            ).first()
-            if found is None:
-                abort(404)
+            found = get_case_or_404(db_session, number)
             form = request.form
             update_case(
                 db_session=db_session,
@@ -185,11 +179,7 @@ def case_due(number: str) -> Any:
         return redirect(url_for("console.case", number=number))
     try:
         with rt.Session() as db_session, db_session.begin():
-            found = db_session.scalars(
-                select(Case).where(Case.service_request_id == number)
-            ).first()
-            if found is None:
-                abort(404)
+            found = get_case_or_404(db_session, number)
             texts = move_due(
                 db_session=db_session,
                 case=found,

@@ -10,11 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, request, url_for
-from sqlalchemy import select
 
 from cases import images, photos
 from cases.models import Case, Photo
-from console.blueprint import BODY_LIMITS, bp, login_required, runtime, safe_next
+from console.blueprint import (
+    BODY_LIMITS,
+    bp,
+    get_case_or_404,
+    login_required,
+    runtime,
+    safe_next,
+)
 
 VARIANTS = ("image", "thumb", "public", "public-thumb")
 UPLOAD_LIMIT = images.MAX_BYTES + 256 * 1024  # the photo plus the form around it
@@ -114,9 +120,7 @@ def photo_upload(number: str) -> Any:
     data = upload.read(images.MAX_BYTES + 1) if upload else b""
     try:
         with runtime().Session() as db_session, db_session.begin():
-            case = db_session.scalars(select(Case).where(Case.service_request_id == number)).first()
-            if case is None:
-                abort(404)
+            case = get_case_or_404(db_session, number)
             photo = photos.upload(
                 db_session=db_session,
                 case=case,
