@@ -126,4 +126,4 @@ def test_dashboard_counts_volume_by_language(sam, runtime, two_cases):
         )
     }
     assert table == {"en": (1, 1), "es": (2, 1)}
-    assert "Volume by language" in page and page.count("<svg") == 5
+    assert "Volume by language" in page and page.count("<svg") == 7
