@@ -112,6 +112,27 @@ def respawn(
     return start
 
 
+def daily_workers(settings: Settings) -> list[Child]:
+    """The once-a-day jobs this machine takes part in: only those configured.
+
+    An unconfigured one would exit at once and be restarted by the supervisor, over and over.
+    """
+    found = []
+    if settings.open_data_path is not None:
+        step(f"open data: written nightly to {settings.open_data_path} (docs/open-data.md)")
+        found.append(
+            Child("open data worker", lambda: module("open311.open_data_worker", os.environ))
+        )
+    else:
+        step("open data: no nightly file (set CIVICLINE_OPEN_DATA_PATH); /open-data/ serves it")
+    if settings.smtp_url and settings.digest_to:
+        step(f"overdue digest: e-mailed daily to {', '.join(settings.digest_to)}")
+        found.append(Child("digest worker", lambda: module("outbound.digest_worker", os.environ)))
+    else:
+        step("overdue digest: not e-mailed (set CIVICLINE_SMTP_URL, CIVICLINE_DIGEST_TO)")
+    return found
+
+
 def stop_all(children: list[Child], servers: list[RasaServer]) -> None:
     """Stop the workers and the Rasa replicas."""
     for child in children:
@@ -215,9 +236,8 @@ def main() -> int:
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
         Child("media worker", lambda: module("outbound.media_worker", os.environ)),
-        Child("open data worker", lambda: module("open311.open_data_worker", os.environ)),
-        Child("digest worker", lambda: module("outbound.digest_worker", os.environ)),
     ]
+    workers += daily_workers(settings)
     children = workers + [
         Child(
             f"Rasa replica :{server.port} ({server.language})",

@@ -114,3 +114,19 @@ def test_a_process_that_keeps_dying_is_restarted_with_a_growing_pause():
     assert "restarting in 4 s" in said[-1]
     assert check([child], said.append, now=5.5) == 1
     assert child.restarts == 2
+
+
+def test_make_run_starts_the_daily_jobs_only_where_they_are_configured(tmp_path, capsys):
+    from scripts.run import daily_workers
+    from settings import Settings
+
+    assert daily_workers(Settings.from_env({})) == []  # they would exit and be restarted forever
+    configured = Settings.from_env(
+        {
+            "CIVICLINE_OPEN_DATA_PATH": str(tmp_path / "requests.csv"),
+            "CIVICLINE_SMTP_URL": "smtp://mail.riverton.example:25",
+            "CIVICLINE_DIGEST_TO": "ops@riverton.example",
+        }
+    )
+    assert [c.name for c in daily_workers(configured)] == ["open data worker", "digest worker"]
+    assert "not e-mailed" in capsys.readouterr().out
