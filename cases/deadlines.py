@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit import record
 from cases.enums import OPEN_STATUSES
-from cases.models import Case, CaseEvent, OptOut, User, utcnow
-from cases.outbox import enqueue_sms
+from cases.models import Case, CaseEvent, User, utcnow
 from cases.public import case_link
 from datafiles import load_yaml
 from wording import Wording
@@ -189,10 +188,10 @@ def move_due(
     """Move a case's due date to the end of `new_day` (local), with a required reason.
 
     Audited, recorded as a case event, and the numbers that asked for the case's updates
-    (cases.updates.recipients: the reporter if they want texts, followers; opted-out numbers
+    (cases.updates.tell: the reporter if they want texts, followers; opted-out numbers
     skipped) are texted the new date in their language, once each. Returns the texts queued.
     """
-    from cases.updates import recipients
+    from cases.updates import tell
 
     reason = " ".join(reason.split())[:500]
     if not reason:
@@ -227,14 +226,10 @@ def move_due(
             notes=f"due {was or 'none'} → {new_day.isoformat()}: {reason}",
         )
     )
-    found = recipients(db_session, [case])
-    stopped = set(db_session.scalars(select(OptOut.phone).where(OptOut.phone.in_(list(found)))))
-    sent = 0
-    for phone, (_, language, _) in found.items():
-        if phone in stopped:
-            continue
+
+    def body(case: Case, language: str, reporter: bool) -> str:
         lang = wording.language(language)
-        body = wording.text(
+        return wording.text(
             "DUE_MOVED",
             "sms",
             lang,
@@ -243,14 +238,7 @@ def move_due(
             date=wording.date(new_day, lang),
             link=case_link(wording.site, case),
         )
-        enqueue_sms(
-            db_session=db_session,
-            to=phone,
-            body=body[:1200],
-            reason="due_moved",
-            case_id=case.id,
-            now=now,
-        )
-        sent += 1
+
+    sent = tell(db_session=db_session, cases=[case], body=body, reason="due_moved", now=now)
     db_session.flush()
     return sent

@@ -76,17 +76,18 @@ def recipients(db_session: Session, cases: list[Case]) -> dict[str, tuple[Case, 
     return found
 
 
-def notify(
+def tell(
     *,
     db_session: Session,
     cases: list[Case],
-    wording: Wording,
-    policy: Callable[[str], PublicPolicy] | None,
+    body: Callable[[Case, str, bool], str],
+    reason: str,
     now: datetime,
 ) -> int:
-    """Queue one status text per number that asked for updates on these cases (not opted out).
+    """Queue one text per number that asked for updates on these cases, none if opted out.
 
-    The outbox worker refuses opted-out numbers again at send time (STOP may come later).
+    `body(case, language, reporter)` words it for that number. The outbox worker refuses
+    opted-out numbers again at send time (STOP may come later).
     """
     sent = 0
     found = recipients(db_session, cases)
@@ -94,13 +95,11 @@ def notify(
     for phone, (case, language, reporter) in found.items():
         if phone in stopped:
             continue
-        shown = policy(case.service_code) if policy else PublicPolicy()
-        body = status_text(wording, case, language=language, public=not reporter, policy=shown)
         enqueue_sms(
             db_session=db_session,
             to=phone,
-            body=body[:1200],
-            reason="case_status",
+            body=body(case, language, reporter)[:1200],
+            reason=reason,
             case_id=case.id,
             now=now,
         )
@@ -115,6 +114,23 @@ def notify(
         )
         sent += 1
     return sent
+
+
+def notify(
+    *,
+    db_session: Session,
+    cases: list[Case],
+    wording: Wording,
+    policy: Callable[[str], PublicPolicy] | None,
+    now: datetime,
+) -> int:
+    """Queue the status text of these cases to each number that asked for updates, once."""
+
+    def body(case: Case, language: str, reporter: bool) -> str:
+        shown = policy(case.service_code) if policy else PublicPolicy()
+        return status_text(wording, case, language=language, public=not reporter, policy=shown)
+
+    return tell(db_session=db_session, cases=cases, body=body, reason="case_status", now=now)
 
 
 def outcome_words(wording: Wording, case: Case, channel: str, language: str) -> str:
