@@ -394,10 +394,8 @@ class Engine:
         """A message outside any question: a new report, a question, a case, or chat."""
         intent, state = d.intent, d.state
         if d.turn.digits and (number := find_case_number(d.turn.digits)):
-            state.reset()
-            return by_number.status(
-                d, number, db_session, self.catalog
-            )  # a case number keyed in at any point
+            state.reset()  # a case number keyed in at any point
+            return by_number.status(d, number, db_session, self.catalog)
         if d.parse is None:
             if d.voice:
                 return d.handoff("nlu_unavailable", "NLU_DOWN")
@@ -422,10 +420,8 @@ class Engine:
         if number and intent == "cancel":
             return d.handoff("cancel_case")  # a filed case is withdrawn by a person
         if number and (not known or intent in ("out_of_scope", "check_status")):
-            state.reset()
-            return by_number.status(
-                d, number, db_session, self.catalog
-            )  # a case number says it all
+            state.reset()  # a case number says it all
+            return by_number.status(d, number, db_session, self.catalog)
         if intent == "check_status" and (service := intents.report_not_status(d, self.catalog)):
             intent = service
         if intent == "emergency":  # the words explained the danger away: the runner-up is meant
