@@ -6,7 +6,6 @@ import logging
 
 from flask import Flask
 
-from nlu.activation import recover_in_background
 from nlu.client import NLU
 from runtime import build_runtime
 from settings import Settings
@@ -17,9 +16,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    rt = app.extensions["civicline"] = build_runtime(settings, nlu)
-    # an activation killed half-way is rolled back by a process of its own, not this worker
-    recover_in_background(sessions=rt.Session, settings=settings)
+    app.extensions["civicline"] = build_runtime(settings, nlu)
     if not settings.twilio_auth_token:
         logging.getLogger(__name__).warning("TWILIO_AUTH_TOKEN is not set: every webhook gets 403")
 

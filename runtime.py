@@ -17,6 +17,7 @@ from cases.db import make_engine, make_session_factory
 from cases.deadlines import CityCalendar
 from cases.fix_checks import FixCheckRules
 from nlu.client import NLU, LanguageRouter
+from nlu.fleet import Rotation
 from settings import Settings
 from wording import Wording, load_catalogues
 
@@ -71,10 +72,14 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         site=settings.public_url,
     )
     streets = StreetDirectory.load(settings.data_dir / "streets.csv")
-    nlu = nlu or LanguageRouter.from_urls(
-        settings.rasa_urls(), settings.rasa_token, timeout=settings.nlu_timeout
-    )
     db = make_engine(settings.database_url)
+    sessions = make_session_factory(db)
+    nlu = nlu or LanguageRouter.from_urls(
+        settings.rasa_urls(),
+        settings.rasa_token,
+        timeout=settings.nlu_timeout,
+        skip=Rotation(sessions, settings.machine),  # replicas the reconciler is swapping
+    )
     fix_checks = fix_check_rules(settings)
     bot = Engine(
         catalog=catalog,
@@ -87,6 +92,4 @@ def build_runtime(settings: Settings, nlu: NLU | None = None) -> Runtime:
         asr_min_confidence=settings.asr_min_confidence,
         fix_checks=fix_checks,
     )
-    return Runtime(
-        settings, db, make_session_factory(db), nlu, catalog, kb, streets, bot, fix_checks
-    )
+    return Runtime(settings, db, sessions, nlu, catalog, kb, streets, bot, fix_checks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -147,6 +148,10 @@ class Settings:
     secret_key: str | None = None
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* we believe
     model_dir: Path = ROOT / "var" / "models"
+    # This machine's name in the fleet table: its Rasa replicas are reconciled by its reconciler.
+    machine: str = field(default_factory=socket.gethostname)
+    reconcile_every: float = 1.0  # seconds between the reconciler's looks at the wanted version
+    drain_seconds: float = 1.5  # a replica out of rotation this long before its model is swapped
     train_epochs: int | None = None
     role: str = "all"  # all | webhooks | web: which blueprints this process serves
     web_port: int = 8001  # make run: the console/Open311 pool, beside the webhook pool
@@ -230,6 +235,9 @@ class Settings:
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
             "trusted_proxies": _count(env.get("CIVICLINE_TRUSTED_PROXIES", "0")),
             "model_dir": Path(env.get("CIVICLINE_MODEL_DIR", str(base.model_dir))),
+            "machine": env.get("CIVICLINE_MACHINE") or base.machine,
+            "reconcile_every": float(env.get("CIVICLINE_RECONCILE_EVERY", base.reconcile_every)),
+            "drain_seconds": float(env.get("CIVICLINE_DRAIN_SECONDS", base.drain_seconds)),
             "role": env.get("CIVICLINE_ROLE", base.role),
             "web_port": int(
                 env.get("CIVICLINE_WEB_PORT", int(env.get("CIVICLINE_PORT", 8000)) + 1)

@@ -480,7 +480,7 @@ class ModelVersion(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent of epochs
     epochs: Mapped[int | None]
-    model_path: Mapped[str | None] = mapped_column(String(1024))
+    model_path: Mapped[str | None] = mapped_column(String(1024))  # an artifact key, not a path
     log_path: Mapped[str | None] = mapped_column(String(1024))
     train_seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
@@ -567,7 +567,7 @@ class JobLock(Base):
 class Photo(Base):
     """A photo of a report: texted by a resident (MMS) or uploaded by staff.
 
-    Its bytes live in the media store under keys (cases/media_store.py), never at a path. A
+    Its bytes live in the artifact store under keys (cases/artifacts.py), never at a path. A
     texted photo is fetched from Twilio by a background job (`work`, claimed like an outbox
     message: a lease in `next_attempt_at` and a `claim_token` every outcome is conditional on),
     cleaned (EXIF dropped), thumbnailed and stored; then Twilio's copy is deleted and its URL
@@ -620,14 +620,15 @@ class Photo(Base):
     )
 
 
-class MediaBlob(Base):
-    """Bytes of the media store's database implementation (cases/media_store.py), by key."""
+class Artifact(Base):
+    """Bytes of the artifact store (cases/artifacts.py) by key: photos, trained models."""
 
-    __tablename__ = "media_blobs"
+    __tablename__ = "artifacts"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # lets a machine trust its cached copy
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -670,3 +671,6 @@ class AlertSubscription(Base):
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     source_text: Mapped[str] = mapped_column(String(320), default="")  # the consenting message
     ended_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+from cases import fleet_models  # noqa: E402, F401  (its tables join this metadata)

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cases import images
-from cases.media_store import MediaStore, new_key, open_store
+from cases.artifacts import ArtifactStore, new_key, open_store
 from cases.models import Photo
 from cases.outbox import retry_delay
 from cases.photos import GIVE_UP_AFTER, LEASE, due
@@ -123,7 +123,7 @@ def record_refused(
     return photo
 
 
-def _drop_upload(store: MediaStore, photo: Photo) -> None:
+def _drop_upload(store: ArtifactStore, photo: Photo) -> None:
     if photo.upload_key:
         store.delete(photo.upload_key)
         photo.upload_key = None

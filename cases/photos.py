@@ -23,8 +23,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cases import images
+from cases.artifacts import Stored, new_key, open_store
 from cases.audit import record
-from cases.media_store import Stored, new_key, open_store
 from cases.models import Case, Photo, User, utcnow
 
 MAX_PER_CASE = 5  # residents' photos on one case (and on one report being made)

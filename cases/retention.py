@@ -165,6 +165,7 @@ def preview(*, db_session: Session, now: datetime, policy: Policy) -> dict[str, 
 
 
 _VERSION_FOLDER = re.compile(r"(?:eval-)?v(\d+)")
+_CACHED_COPY = re.compile(r"v(\d+)\.tar\.gz")
 
 
 def sweep_model_files(*, db_session: Session, model_dir: Path) -> int:
@@ -182,6 +183,13 @@ def sweep_model_files(*, db_session: Session, model_dir: Path) -> int:
         and not path.is_symlink()
         and (match := _VERSION_FOLDER.fullmatch(path.name))
     }
+    cache = model_dir / "cache"  # this machine's copies of models from the artifact store
+    copies = {
+        path: int(match.group(1))
+        for path in (cache.iterdir() if cache.is_dir() else [])
+        if path.is_file() and (match := _CACHED_COPY.fullmatch(path.name))
+    }
+    folders.update(copies)
     if not folders:
         return 0
     with db_session.begin():
@@ -196,5 +204,8 @@ def sweep_model_files(*, db_session: Session, model_dir: Path) -> int:
         )
     removed = [path for path, version in folders.items() if version in pruned]
     for path in removed:
-        shutil.rmtree(path, ignore_errors=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return len(removed)

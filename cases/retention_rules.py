@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from cases.artifacts import open_store
 from cases.login_limits import PAIR_MEMORY, WINDOW
 from cases.models import (
     Case,
@@ -277,7 +278,20 @@ def _old_versions(db_session: Session, now: datetime, policy: Policy) -> Select[
 
 
 def _prune_versions(db_session: Session, ids: list[int], now: datetime, policy: Policy) -> int:
-    """Mark the rows first (activation then refuses them); their folders go after the commit."""
+    """Mark the rows (activation then refuses them) and delete their models from the artifact
+    store in the same transaction; this machine's folders and cached copies go after the commit."""
+    keys = list(
+        db_session.scalars(
+            select(ModelVersion.model_path).where(
+                ModelVersion.id.in_(ids),
+                ModelVersion.active.is_(False),
+                ModelVersion.model_path.is_not(None),
+            )
+        )
+    )
+    store = open_store(db_session)
+    for key in keys:
+        store.delete(str(key))
     db_session.execute(
         update(ModelVersion)
         .where(ModelVersion.id.in_(ids), ModelVersion.active.is_(False))

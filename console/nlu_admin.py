@@ -15,8 +15,9 @@ from cases.audit import record
 from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
-from nlu import activation, curation, versions
+from nlu import activation, curation, fleet, versions
 from nlu.client import servers_for
+from nlu.job_processes import job_env
 from nlu.languages import DEFAULT, LANGUAGES
 from nlu.training_data import TrainingData, TrainingDataError
 
@@ -153,7 +154,7 @@ def admin_models() -> Any:
         except versions.VersionError as exc:
             flash(str(exc), "error")
             return redirect(url_for("console.admin_models")), 303
-        versions.launch(version_id, activation.job_env(rt.settings))
+        versions.launch(version_id, job_env(rt.settings))
         flash(f"Training {LANGUAGES[language].name} version {version_id} started.")
         return redirect(url_for("console.admin_model", version_id=version_id))
     with rt.Session() as db_session:
@@ -163,6 +164,9 @@ def admin_models() -> Any:
         current = {
             code: versions.active(db_session=db_session, language=code) for code in LANGUAGES
         }
+        replicas = fleet.everyone(db_session=db_session)
+        seen = {r.id for r in fleet.live(db_session=db_session)}
+        targets = {code: fleet.wanted(db_session=db_session, language=code) for code in LANGUAGES}
     latest = next((job for job in recent if job.kind == "activate"), None)
     summary = [(row, current[code], servers_for(rt.nlu, code)) for code, row in LANGUAGES.items()]
     return render_template(
@@ -173,6 +177,9 @@ def admin_models() -> Any:
         activation=latest,
         languages=LANGUAGES,
         summary=summary,
+        replicas=replicas,
+        seen=seen,
+        targets=targets,
     )
 
 
@@ -263,28 +270,20 @@ def admin_model_confusion(version_id: int) -> Any:
 @bp.post("/admin/models/<int:version_id>/activate")
 @login_required("admin")
 def admin_model_activate(version_id: int) -> Any:
-    """Queue the activation job and return at once; its own process loads the replicas."""
+    """Record the wanted version and return at once; each machine's reconciler rolls it out."""
     rt = runtime()
-    env, logs = activation.job_env(rt.settings), rt.settings.model_dir / "jobs"
     try:
         with rt.Session() as db_session, db_session.begin():
-            version = db_session.get(ModelVersion, version_id)
             job = activation.enqueue(
                 db_session=db_session,
                 version_id=version_id,
                 user=g.user,
-                urls=servers_for(rt.nlu, version.language if version else DEFAULT),
                 reason=request.form.get("reason", ""),
                 rollback=request.form.get("rollback") == "1",
             )
             job_id, intent = job.id, job.detail["intent"]
-    except activation.Interrupted as exc:  # roll the dead one back first, outside this request
-        activation.launch(["recover"], env, logs / "recover.log")
-        flash(str(exc), "error")
-        return redirect(url_for("console.admin_models"), 303)
     except versions.VersionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("console.admin_model", version_id=version_id), 303)
-    activation.launch(["run", str(job_id)], env, logs / f"job-{job_id}.log")
     flash(f"{intent[0].upper()}{intent[1:]} (job {job_id}); progress below.")
     return redirect(url_for("console.admin_models"), 303)

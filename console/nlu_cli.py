@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from cases.models import ModelVersion
-from nlu import activation, versions
-from nlu.client import servers_for
+from cases.models import Job, ModelVersion
+from nlu import activation, reconcile, versions
 from nlu.languages import DEFAULT, LANGUAGES
 
 
@@ -79,21 +80,15 @@ def evaluate(version_id: int) -> None:
     click.echo(f"v{version_id}: held-out macro-F1 {f1:.4f}")
 
 
-def _activate(version_id: int, reason: str, rollback: bool) -> None:
-    """The console's activation job, run in this process (same lock, same records)."""
+def _activate(version_id: int, reason: str, rollback: bool, wait: float) -> None:
+    """Record the wanted version like the console, then follow the rollout until it ends."""
     rt = _rt()
-    token = rt.settings.rasa_token
-    recovered = activation.recover(sessions=rt.Session, token=token)
-    if recovered is not None:
-        click.echo(f"an interrupted activation (job {recovered.id}) was {recovered.result}")
     try:
         with rt.Session() as db_session, db_session.begin():
-            version = db_session.get(ModelVersion, version_id)
             job = activation.enqueue(
                 db_session=db_session,
                 version_id=version_id,
                 user=None,
-                urls=servers_for(rt.nlu, version.language if version else DEFAULT),
                 reason=reason,
                 rollback=rollback,
             )
@@ -101,27 +96,57 @@ def _activate(version_id: int, reason: str, rollback: bool) -> None:
     except versions.VersionError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"job {job_id}: {intent}")
-    job = activation.run(sessions=rt.Session, job_id=job_id, token=token)
+    deadline, shown = time.monotonic() + wait, {}
+    while True:
+        with rt.Session() as db_session:
+            job = db_session.get(Job, job_id)
+            assert job is not None
+            for name, state in job.progress.items():
+                if shown.get(name) != state:
+                    click.echo(f"  {name}: {state}")
+            shown = dict(job.progress)
+            if job.status not in ("queued", "running"):
+                break
+        if time.monotonic() > deadline:
+            raise click.ClickException(
+                f"job {job_id} is still rolling out after {wait:.0f} s; the reconcilers go on "
+                "(see Admin > Models)"
+            )
+        time.sleep(0.5)
     if job.status != "done":
         raise click.ClickException(f"activation failed: {job.error}; {job.result}")
     click.echo(f"v{version_id} is active: {job.result}")
 
 
+WAIT = click.option(
+    "--wait", type=float, default=300.0, show_default=True, help="Seconds to follow the rollout."
+)
+
+
 @nlu_cli.command("activate")
 @click.argument("version_id", type=int)
 @click.option("--reason", default="", help="Needed when the version scores below the active one.")
+@WAIT
 @with_appcontext
-def activate(version_id: int, reason: str) -> None:
-    """Load a version into the running Rasa servers."""
-    _activate(version_id, reason, rollback=False)
+def activate(version_id: int, reason: str, wait: float) -> None:
+    """Make a version the wanted one; every machine's reconciler loads it into its replicas."""
+    _activate(version_id, reason, rollback=False, wait=wait)
 
 
 @nlu_cli.command("rollback")
 @click.argument("version_id", type=int)
+@WAIT
 @with_appcontext
-def rollback(version_id: int) -> None:
+def rollback(version_id: int, wait: float) -> None:
     """Go back to an earlier version."""
-    _activate(version_id, "", rollback=True)
+    _activate(version_id, "", rollback=True, wait=wait)
+
+
+@nlu_cli.command("serve-reconcile")
+@with_appcontext
+def serve_reconcile() -> None:
+    """Run this machine's reconciler in the foreground (make run starts one itself)."""
+    raise SystemExit(reconcile.serve(_rt().settings))
 
 
 @nlu_cli.command("list")

@@ -6,7 +6,7 @@ and sends each message to the servers of its language (English when it has none)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,15 +50,23 @@ class RasaClient:
     """Talks to one or more `rasa run --enable-api` servers over HTTP.
 
     With several servers (a comma-separated CIVICLINE_RASA_URL) each parse tries them in
-    turn, giving each an equal share of the timeout, so a server that is busy loading a new
-    model (PUT /model blocks it for seconds) costs a short wait, never a failed message.
+    turn, giving each an equal share of the timeout. `skip` names the servers out of rotation
+    (the reconciler is swapping their model, nlu/fleet.py): they are tried only after every
+    other one failed, so no resident waits on a server busy loading a model.
     """
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 3.0):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: float = 3.0,
+        skip: Callable[[], frozenset[str]] | None = None,
+    ):
         self.urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
         self.url = self.urls[0]
         self.token = token
         self.timeout = timeout
+        self.skip = skip
         self._http = requests.Session()
         self._next = 0
 
@@ -68,7 +76,11 @@ class RasaClient:
     def _order(self) -> list[str]:
         start = self._next % len(self.urls)
         self._next += 1
-        return self.urls[start:] + self.urls[:start]
+        order = self.urls[start:] + self.urls[:start]
+        if self.skip is None or len(order) == 1:
+            return order
+        out = self.skip()
+        return [u for u in order if u not in out] + [u for u in order if u in out]
 
     def parse(self, text: str, language: str = DEFAULT) -> Parse:
         """Classify one message; raises NLUError when no server answers in time.
@@ -111,6 +123,16 @@ class RasaClient:
         except (requests.RequestException, ValueError) as exc:
             raise NLUError(f"rasa status failed: {exc}"[:250]) from exc
 
+    def warm(self, url: str, text: str = "hello") -> None:
+        """Parse once on this server (its first parse after a load is slow); NLUError if not."""
+        try:
+            resp = self._http.post(
+                f"{url}/model/parse", json={"text": text}, params=self._params(), timeout=30
+            )
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise NLUError(f"{url} does not parse after loading: {exc}"[:300]) from exc
+
     def load_model(self, url: str, model_file: str, timeout: float = 180.0) -> None:
         """Swap the model one server serves (PUT /model); it answers again when this returns."""
         try:
@@ -142,10 +164,16 @@ class LanguageRouter:
 
     @classmethod
     def from_urls(
-        cls, urls: Mapping[str, str], token: str | None = None, timeout: float = 3.0
+        cls,
+        urls: Mapping[str, str],
+        token: str | None = None,
+        timeout: float = 3.0,
+        skip: Callable[[], frozenset[str]] | None = None,
     ) -> LanguageRouter:
         """A router from {language: comma-separated URLs}; languages with no URL are left out."""
-        return cls({lang: RasaClient(u, token, timeout) for lang, u in urls.items() if u.strip()})
+        return cls(
+            {lang: RasaClient(u, token, timeout, skip) for lang, u in urls.items() if u.strip()}
+        )
 
     def client(self, language: str | None = None) -> RasaClient:
         """The replica set that parses this language (the default one if it has none)."""

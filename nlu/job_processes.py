@@ -7,11 +7,7 @@ and every language's Rasa servers through its environment.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-from nlu.languages import ROOT
 from settings import Settings
 
 
@@ -26,18 +22,3 @@ def job_env(settings: Settings) -> dict[str, str]:
         CIVICLINE_DATA_DIR=str(settings.data_dir),
         CIVICLINE_MODEL_DIR=str(settings.model_dir),
     )
-
-
-def launch(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `python -m nlu.activation ARGS` in its own session, so it outlives a web worker."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "nlu.activation", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )

@@ -26,6 +26,7 @@ from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.languages import DEFAULT, lookup
+from nlu.model_store import ModelMissing, local_copy, save_model
 from nlu.rasa_cli import HELD_OUT, ROOT, fingerprint, train_nlu
 
 TRAIN_LOCK = "nlu.train"
@@ -255,11 +256,11 @@ def train(
             version.status, version.error = "failed", str(exc)[-2000:]  # type: ignore[union-attr]
             version.finished_at = utcnow()  # type: ignore[union-attr]
         raise
-    with sessions() as s, s.begin():
+    with sessions() as s, s.begin():  # the model goes to the shared store with its row
         version = s.get(ModelVersion, version_id)
         assert version is not None
         version.status, version.progress = "trained", 100
-        version.model_path = str(folder / "model.tar.gz")
+        save_model(db_session=s, version=version, path=folder / "model.tar.gz")
         version.fingerprint = fingerprint(config, [snapshot])
         version.train_seconds = seconds
         version.report = report
@@ -310,7 +311,12 @@ def evaluate_version(*, sessions: sessionmaker[Session], version_id: int, out: P
         version = db_session.get(ModelVersion, version_id)
         if version is None or not version.model_path:
             raise VersionError(f"version {version_id} has no model")
-        model, heldout = Path(version.model_path), lookup(version.language).held_out
+        try:
+            cache = out.parent / "cache"  # this machine's copies (nlu/model_store.py)
+            model = local_copy(db_session=db_session, version_id=version_id, cache_dir=cache)
+        except ModelMissing as exc:
+            raise VersionError(str(exc)) from exc
+        heldout = lookup(version.language).held_out
     report = evaluate(model, out, heldout)
     with sessions() as db_session, db_session.begin():
         version = db_session.get(ModelVersion, version_id)
@@ -338,7 +344,6 @@ def register_served(
         created_by="make run",
         status="trained",
         progress=100,
-        model_path=str(model_path),
         fingerprint=fp,
         active=True,
         activated_at=utcnow(),
@@ -347,4 +352,5 @@ def register_served(
     )
     db_session.add(version)
     db_session.flush()
+    save_model(db_session=db_session, version=version, path=model_path)
     return version

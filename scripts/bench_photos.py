@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cases import images, photos
+from cases.artifacts import open_store
 from cases.db import make_engine, make_session_factory
-from cases.media_store import open_store
 from cases.migrate import upgrade
 from cases.models import Conversation, Photo, utcnow
 from outbound.media_worker import process_due

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from nlu import activation, versions
+from cases.models import ModelVersion
+from nlu import fleet, versions
 from nlu.languages import DEFAULT, LANGUAGES
+from nlu.model_store import ModelMissing, local_copy
 from nlu.rasa_cli import ensure_model, model_fingerprint
 from nlu.server import RasaServer
 from scripts.devsecrets import PATH as SECRETS_PATH
@@ -31,29 +33,41 @@ def step(message: str) -> None:
 def served_model(
     settings: Settings, trained: Path, language: str = DEFAULT
 ) -> tuple[Path, int | None]:
-    """A language's admin-activated model if any, else the model for its data + config.
+    """This machine's copy of the language's wanted model, else the model for its data + config.
 
-    With no version yet, the served model is registered as one (so rollback has a base); its id
-    is returned so it can be scored in the background.
+    With no version yet, the served model is registered as one (its bytes in the shared store,
+    so rollback has a base and other machines can load it); its id is returned so it can be
+    scored in the background. The copy is named after its version, so the reconciler knows what
+    each replica serves from the start and loads nothing it does not have to.
     """
     sessions = make_session_factory(make_engine(settings.database_url))
+    cache = settings.model_dir / "cache"
     with sessions() as db_session, db_session.begin():
-        current = versions.active(db_session=db_session, language=language)
-        if current is not None and current.model_path and Path(current.model_path).exists():
-            if Path(current.model_path) != trained:
-                print(
-                    f"    {language}: serving v{current.id}, activated by {current.activated_by}; "
-                    "newer training data is used from the next training in the console"
-                )
-            return Path(current.model_path), None
-        served_id = versions.register_served(
+        wanted = fleet.wanted(db_session=db_session, language=language)
+        if wanted is not None:
+            try:
+                path = local_copy(db_session=db_session, version_id=wanted, cache_dir=cache)
+            except ModelMissing as exc:
+                print(f"    {language}: v{wanted} cannot be served ({exc}); registering anew")
+            else:
+                version = db_session.get(ModelVersion, wanted)
+                assert version is not None
+                if version.fingerprint != model_fingerprint(trained):
+                    print(
+                        f"    {language}: serving v{wanted}, activated by {version.activated_by}; "
+                        "newer training data is used from the next training in the console"
+                    )
+                return path, None
+        served = versions.register_served(
             db_session=db_session,
             model_path=trained,
             fp=model_fingerprint(trained),
             language=language,
-        ).id
+        )
+        served_id = served.id
+        path = local_copy(db_session=db_session, version_id=served_id, cache_dir=cache)
     print(f"    {language}: registered as model v{served_id}; scored on its held-out set soon")
-    return trained, served_id
+    return path, served_id
 
 
 def score_in_background(version_ids: list[int]) -> None:
@@ -97,14 +111,24 @@ def module(name: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
 def respawn(
     server: RasaServer, settings: Settings, fallback: Path
 ) -> Callable[[], subprocess.Popen[bytes]]:
-    """Start a dead replica again, on its language's active model now (it may have changed)."""
+    """Start a dead replica again, on its language's wanted model now (it may have changed)."""
 
     def start() -> subprocess.Popen[bytes]:
         sessions = make_session_factory(make_engine(settings.database_url))
         with sessions() as db_session:
-            current = versions.active(db_session=db_session, language=server.language)
-            path = current.model_path if current is not None else None
-        server.model = Path(path) if path and Path(path).exists() else fallback
+            wanted = fleet.wanted(db_session=db_session, language=server.language)
+            try:
+                server.model = (
+                    local_copy(
+                        db_session=db_session,
+                        version_id=wanted,
+                        cache_dir=settings.model_dir / "cache",
+                    )
+                    if wanted is not None
+                    else fallback
+                )
+            except ModelMissing:
+                server.model = fallback  # the reconciler brings it to the wanted one
         server.spawn()
         assert server.proc is not None
         return server.proc
@@ -203,13 +227,6 @@ def main() -> int:
         return 1
     score_in_background(registered)  # for the console to compare new versions against
 
-    recovered = activation.recover(
-        sessions=make_session_factory(make_engine(settings.database_url)),
-        token=settings.rasa_token,
-    )
-    if recovered is not None:  # before any worker serves: every replica on the recorded version
-        print(f"    activation job {recovered.id} had been interrupted: {recovered.result}")
-
     # Two pools, so anonymous and console traffic can never take residents' workers: Twilio's
     # webhooks on CIVICLINE_PORT; the console and Open311 on CIVICLINE_WEB_PORT, at a lower
     # CPU priority. Behind a load balancer, route /twilio/ to the first and the rest to the second.
@@ -230,12 +247,17 @@ def main() -> int:
         "(docs/retention.md)"
     )
     step("media worker: fetches texted photos from Twilio, cleans and stores them")
+    step(
+        f"reconciler: keeps this machine's Rasa replicas on the wanted model version "
+        f"(machine {settings.machine})"
+    )
     workers = [
         Child("console/Open311 pool", lambda: start_gunicorn(site_env)),
         Child("outbox worker", lambda: module("outbound.worker", worker_env)),
         Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
         Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
         Child("media worker", lambda: module("outbound.media_worker", os.environ)),
+        Child("reconciler", lambda: module("nlu.reconcile", os.environ)),
     ]
     workers += daily_workers(settings)
     children = workers + [

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app import create_app
 from bot.dialogue import Media
 from bot.engine import Turn
-from cases.models import MediaBlob, Photo
+from cases.models import Artifact, Photo
 from outbound.media_worker import drain, make_wording
 from outbound.twilio_media import TwilioMedia
 from tests.console_helpers import add_staff, csrf, sign_in
@@ -98,7 +98,7 @@ def all_photos(runtime) -> list[Photo]:
 
 def stored(runtime, key: str) -> bytes:
     with runtime.Session() as s:
-        return bytes(s.get(MediaBlob, key).data)
+        return bytes(s.get(Artifact, key).data)
 
 
 def post(client, path: str, data: dict, page: str):

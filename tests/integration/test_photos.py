@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from cases import photo_jobs, photos
-from cases.models import AuditEntry, Case, MediaBlob, OutboundMessage, utcnow
+from cases.models import Artifact, AuditEntry, Case, OutboundMessage, utcnow
 from outbound.media_worker import drain
 from outbound.twilio_media import TwilioMedia
 from tests.console_helpers import csrf
@@ -131,7 +131,7 @@ def test_a_lease_is_one_workers_and_a_lost_lease_records_nothing(runtime, standi
     with runtime.Session() as s, s.begin():
         assert photo_jobs.record_stored(db_session=s, claim=second, cleaned=cleaned, now=later)
     with runtime.Session() as s:
-        assert len(list(s.scalars(select(MediaBlob)))) == 2  # one image, one thumbnail
+        assert len(list(s.scalars(select(Artifact)))) == 2  # one image, one thumbnail
 
 
 def test_a_failed_delete_at_twilio_is_retried_and_the_photo_is_kept(runtime, standin, work):
@@ -215,7 +215,7 @@ def test_retention_deletes_photos_no_case_has_and_keeps_a_cases(runtime, standin
     [left] = all_photos(runtime)
     assert left.id == kept.id and left.conversation_id is None  # unlinked, kept with its case
     with runtime.Session() as s:
-        keys = set(s.scalars(select(MediaBlob.key)))
+        keys = set(s.scalars(select(Artifact.key)))
     assert keys == {kept.image_key, kept.thumb_key}
 
 

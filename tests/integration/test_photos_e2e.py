@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from cases.models import Case, MediaBlob, Photo
+from cases.models import Artifact, Case, Photo
 from outbound.media_worker import drain
 from outbound.twilio_media import TwilioMedia
 from scripts.chat import post
@@ -109,8 +109,8 @@ def test_a_photo_alone_becomes_a_report_stored_without_exif(server, standin, ses
         None,
     )
     with sessions() as s:
-        image_bytes = bytes(s.get(MediaBlob, photo.image_key).data)
-        thumb = Image.open(io.BytesIO(bytes(s.get(MediaBlob, photo.thumb_key).data)))
+        image_bytes = bytes(s.get(Artifact, photo.image_key).data)
+        thumb = Image.open(io.BytesIO(bytes(s.get(Artifact, photo.thumb_key).data)))
     image = Image.open(io.BytesIO(image_bytes))
     assert image.size == (900, 1200)  # upright: the orientation was applied
     assert dict(image.getexif()) == {} and not image.getexif().get_ifd(GPS_IFD)

@@ -156,7 +156,7 @@ def test_is_it_fixed_on_postgres_two_answers_at_once_reopen_once(app):
 def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(app):
     from bot.dialogue import Media
     from cases import photo_jobs
-    from cases.media_store import open_store
+    from cases.artifacts import open_store
     from cases.models import Photo
 
     rt = app.extensions["civicline"]

@@ -20,11 +20,13 @@ from sqlalchemy import select
 from app import create_app
 from cases.models import AuditEntry, Job, ModelVersion
 from nlu import versions
+from nlu.model_store import local_copy
 from nlu.server import RasaServer
 from nlu.training_data import TrainingData
 from settings import ROOT
 from tests.conftest import PUBLIC_URL
 from tests.console_helpers import add_staff, csrf, sign_in
+from tests.fleet_helpers import reconciling
 from tests.integration.conftest import sign, sms_form
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -75,11 +77,16 @@ def world(settings, pair, rasa_model, baseline, tmp_path):
     with rt.Session() as s, s.begin():
         v1 = versions.register_served(db_session=s, model_path=rasa_model, fp="served")
         v1.report, v1.macro_f1 = baseline, baseline["macro_f1"]
-    for server in pair:  # every test starts from the served model
-        rt.nlu.load_model(server.url, str(rasa_model))
+    cache = tmp_path / "models" / "cache"
+    with rt.Session() as s:  # every test starts from the served model, as make run serves it
+        copy = local_copy(db_session=s, version_id=v1.id, cache_dir=cache)
+    for server in pair:
+        rt.nlu.load_model(server.url, str(copy))
     admin = app.test_client()
     assert sign_in(admin, "ada").status_code == 302
-    yield app, rt, admin, data / "nlu.yml"
+    urls = {"en": [s.url for s in pair]}
+    with reconciling(rt.Session, urls, token=pair[0].token, cache_dir=cache, machine="m1"):
+        yield app, rt, admin, data / "nlu.yml"
     rt.db.dispose()
 
 
@@ -101,7 +108,7 @@ def wait_trained(admin, version_id: int, timeout: float = 300) -> dict:
 
 
 def wait_activated(admin, rt, timeout: float = 300) -> dict:
-    """Follow the newest activation job (it runs in its own process) until it ends."""
+    """Follow the newest activation job (the reconciler rolls it out) until it ends."""
     with rt.Session() as s:
         job_id = (
             s.scalars(select(Job).where(Job.kind == "activate").order_by(Job.id.desc())).first().id
@@ -220,7 +227,7 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
         f"/console/admin/models/{v2.id}/activate",
         data={"csrf_token": token, "reason": "trial of the new data"},
     )
-    assert activated.status_code == 303  # queued; a process of its own loads the servers
+    assert activated.status_code == 303  # recorded; the machine's reconciler loads the servers
     job = wait_activated(admin, rt)
     time.sleep(1)
     stop.set()

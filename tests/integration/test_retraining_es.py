@@ -18,8 +18,10 @@ from app import create_app
 from cases.models import Job, ModelVersion
 from nlu import versions
 from nlu.languages import LANGUAGES
+from nlu.model_store import local_copy, save_model
 from settings import ROOT
 from tests.console_helpers import add_staff, csrf, sign_in
+from tests.fleet_helpers import reconciling
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -43,28 +45,30 @@ def world(settings, rasa_server, rasa_server_es, rasa_model, rasa_model_es, tmp_
     )
     rt = app.extensions["civicline"]
     add_staff(rt)
-    copy = tmp_path / "v3" / "model.tar.gz"  # the Spanish model under another name: v3
-    copy.parent.mkdir()
-    shutil.copy(rasa_model_es, copy)
+    cache = tmp_path / "models" / "cache"
     with rt.Session() as s, s.begin():
         v1 = versions.register_served(db_session=s, model_path=rasa_model, fp="en")
         v2 = versions.register_served(
             db_session=s, model_path=rasa_model_es, fp="es", language="es"
         )
         v1.macro_f1, v2.macro_f1 = 0.95, 0.88
-        s.add(
-            ModelVersion(
-                created_by="ada",
-                status="trained",
-                model_path=str(copy),
-                macro_f1=0.88,
-                language="es",
-            )
-        )
+        v3 = ModelVersion(created_by="ada", status="trained", macro_f1=0.88, language="es")
+        s.add(v3)
+        s.flush()
+        save_model(db_session=s, version=v3, path=rasa_model_es)  # the Spanish model again: v3
+        copies = {
+            url: local_copy(db_session=s, version_id=v, cache_dir=cache)
+            for url, v in ((rasa_server.url, v1.id), (rasa_server_es.url, v2.id))
+        }
+    for url, copy in copies.items():  # as make run serves them: named after their version
+        rt.nlu.load_model(url, str(copy))
     admin = app.test_client()
     assert sign_in(admin, "ada").status_code == 302
-    yield app, rt, admin
-    rt.nlu.load_model(rasa_server_es.url, str(rasa_model_es))  # the session's server, as found
+    urls = {"en": [rasa_server.url], "es": [rasa_server_es.url]}
+    with reconciling(rt.Session, urls, token=rasa_server.token, cache_dir=cache, machine="m1"):
+        yield app, rt, admin
+    rt.nlu.load_model(rasa_server.url, str(rasa_model))  # the session's servers, as found
+    rt.nlu.load_model(rasa_server_es.url, str(rasa_model_es))
     rt.db.dispose()
 
 
@@ -100,10 +104,10 @@ def test_spanish_activation_and_rollback_touch_only_the_spanish_servers(world):
     assert resp.status_code == 303
     job = wait_job(admin, rt, "activate")
     assert job["status"] == "done", job
-    assert list(job["progress"]) == rt.nlu.urls_for("es")  # only the Spanish replica set
+    assert list(job["progress"]) == [f"m1 {u}" for u in rt.nlu.urls_for("es")]  # Spanish only
     assert "Español version 3" in job["intent"]
     now = served(rt)
-    assert now["en"] == before["en"] and now["es"] == "model.tar.gz" != before["es"]
+    assert now["en"] == before["en"] and now["es"] == "v3.tar.gz" != before["es"]
     with rt.Session() as s:
         assert versions.active(db_session=s).id == 1  # English untouched
         assert versions.active(db_session=s, language="es").id == 3

@@ -1,17 +1,16 @@
-"""Admin jobs off the request path: activation runs as a recorded job under a database lock.
+"""Admin jobs off the request path: activation is desired state rolled out by a reconciler.
 
-The console only records the intent and claims the lock (`job_locks`, a conditional UPDATE that
-holds across machines); the replicas are loaded by a separate process, one at a time, each
-outcome recorded. A second activation is refused while one runs, and an activation whose process
-died half-way is rolled back to the recorded version when the app next starts. Real SQLite (and
-PostgreSQL for the lock race), two real Rasa servers; few real model loads (each takes seconds).
+The console only records the rollout job, claims the lock (`job_locks`, a conditional UPDATE
+that holds across machines) and writes the wanted version; the machine's reconciler loads its
+replicas one at a time, each out of rotation while it loads, each outcome recorded. A second
+activation is refused while one runs; a replica that fails to load sends the fleet back to the
+active version. Real SQLite (and PostgreSQL for the lock race), real Rasa servers.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -26,15 +25,18 @@ from sqlalchemy import select
 from app import create_app
 from cases import jobs
 from cases.db import make_engine, make_session_factory
+from cases.fleet_models import NluTarget
 from cases.migrate import upgrade
 from cases.models import AuditEntry, Job, JobLock, ModelVersion, utcnow
 from cases.users import create_user
-from nlu import activation, versions
+from nlu import activation, fleet, versions
+from nlu.model_store import local_copy, save_model
+from nlu.reconcile import Reconciler
 from nlu.server import RasaServer
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in
+from tests.fleet_helpers import reconciling
 
 LONG_AGO = timedelta(hours=1)
-REAL_LAUNCH = activation.launch  # kept before any test replaces it
 
 
 def dead_pid() -> int:
@@ -167,7 +169,7 @@ def test_training_holds_the_database_lock_and_a_dead_training_is_noticed_at_once
     assert jobs.holder(db_session=db_session, name=versions.TRAIN_LOCK).target_id == second.id
 
 
-# --- activation against two real Rasa servers --------------------------------------------------
+# --- activation against real Rasa servers and a reconciler ----------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -185,60 +187,41 @@ def pair(rasa_model, tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def v2_model(rasa_model, tmp_path_factory):
-    """Version 2's model: the served model under another file name (Rasa reports the name)."""
-    path = tmp_path_factory.mktemp("v2") / "civicline-v2.tar.gz"
-    shutil.copy(rasa_model, path)
-    return path
-
-
-def files(rt) -> dict[str, str]:
+def files(rt, urls=None) -> dict[str, str]:
     """The model file each replica serves."""
-    return {url: rt.nlu.status(url)["model_file"] for url in rt.nlu.urls}
+    return {url: rt.nlu.status(url)["model_file"] for url in urls or rt.nlu.urls}
 
 
 @pytest.fixture
-def world(settings, pair, rasa_model, v2_model, tmp_path):
-    """An app served by the pair, with version 1 active (the served model) and version 2 trained."""
+def world(settings, pair, rasa_model, tmp_path):
+    """An app served by the pair: version 1 active and served, version 2 trained (same bytes)."""
     app_settings = replace(
         settings,
         model_dir=tmp_path / "models",
         rasa_url=",".join(s.url for s in pair),
         rasa_token=pair[0].token,
         secret_key="jobs",
+        machine="m1",
     )
     app = create_app(app_settings)
     rt = app.extensions["civicline"]
     add_staff(rt)
+    cache = tmp_path / "models" / "cache"
     with rt.Session() as s, s.begin():
         create_user(db_session=s, username="bea", password=PASSWORD, role="admin")
         versions.register_served(db_session=s, model_path=rasa_model, fp="served")
-        s.add(
-            ModelVersion(
-                created_by="ada",
-                status="trained",
-                progress=100,
-                model_path=str(v2_model),
-                fingerprint="v2",
-                finished_at=utcnow(),
-            )
-        )
+        v2 = ModelVersion(created_by="ada", status="trained", progress=100, fingerprint="v2")
+        s.add(v2)
+        s.flush()
+        save_model(db_session=s, version=v2, path=rasa_model)
+        v1_copy = local_copy(db_session=s, version_id=1, cache_dir=cache)
     for url, name in files(rt).items():  # every test starts with both replicas on version 1
-        if name != rasa_model.name:
-            rt.nlu.load_model(url, str(rasa_model))
+        if name != v1_copy.name:
+            rt.nlu.load_model(url, str(v1_copy))
     admin = app.test_client()
     assert sign_in(admin, "ada").status_code == 302
-    yield app, rt, admin, app_settings
+    yield app, rt, admin, cache
     rt.db.dispose()
-
-
-@pytest.fixture
-def launched(monkeypatch):
-    """Record what the console would start in the background, instead of starting it."""
-    calls: list[tuple] = []
-    monkeypatch.setattr(activation, "launch", lambda *a, **k: calls.append((a, k)))
-    return calls
 
 
 def activate(client, version_id: int, **form):
@@ -255,13 +238,28 @@ def wait_finished(rt, job_id: int, timeout: float = 180) -> Job:
             job = s.get(Job, job_id)
         if job.status in ("done", "failed"):
             return job
-        time.sleep(0.5)
+        time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish: {job.status} {job.progress}")
 
 
-def test_two_admins_activating_at_once_get_one_job_and_a_clear_refusal(world, launched):
-    app, rt, ada, _ = world
+def test_activating_needs_a_reporting_replica(world):
+    _, rt, admin, _ = world
+    page = admin.get(activate(admin, 2).headers["Location"]).get_data(as_text=True)
+    assert "no English Rasa server is reporting" in page
+    with rt.Session() as s:
+        assert s.scalars(select(Job)).all() == []
+
+
+def test_two_admins_activating_at_once_get_one_job_and_a_clear_refusal(world):
+    app, rt, ada, cache = world
     served = files(rt)
+    Reconciler(
+        sessions=rt.Session,
+        machine="m1",
+        replicas={"en": rt.nlu.urls},
+        token=rt.nlu.token,
+        cache_dir=cache,
+    ).step()  # the replicas report in; no reconciler runs after this
     bea = app.test_client()
     assert sign_in(bea, "bea").status_code == 302
     barrier = threading.Barrier(2)
@@ -279,30 +277,72 @@ def test_two_admins_activating_at_once_get_one_job_and_a_clear_refusal(world, la
     assert sum("one activation at a time" in p for p in pages) == 1
     with rt.Session() as s:
         [job] = s.scalars(select(Job)).all()
-    assert len(launched) == 1 and launched[0][0][0] == ["run", str(job.id)]
-    # pressing again, and the CLI, meet the same lock
+        assert s.get(NluTarget, "en").version_id == 2 and s.get(NluTarget, "en").job_id == job.id
+    # pressing again, and the CLI, meet the same lock; nothing was loaded by any request
     refused = activate(ada, 2)
     assert refused.status_code == 303
     assert "one activation at a time" in ada.get(refused.headers["Location"]).get_data(as_text=True)
     cli = app.test_cli_runner().invoke(args=["nlu", "activate", "2"])
     assert cli.exit_code != 0 and "one activation at a time" in cli.output
-    assert files(rt) == served and len(launched) == 1
+    assert files(rt) == served
 
 
-class BrokenReplica(BaseHTTPRequestHandler):
-    """A replica that answers /status but fails to load any model (a full disk, say)."""
+def test_activation_returns_at_once_and_the_reconciler_rolls_it_out(world):
+    _, rt, admin, cache = world
+    a, b = rt.nlu.urls
+    with reconciling(rt.Session, {"en": [a, b]}, token=rt.nlu.token, cache_dir=cache):
+        resp = activate(admin, 2)  # returns before any replica is out of rotation (drain 0.6 s)
+        assert resp.status_code == 303 and resp.headers["Location"].endswith("/admin/models")
+        with rt.Session() as s:
+            job = s.scalars(select(Job)).one()
+            assert (job.kind, job.status, job.target_id, job.created_by) == (
+                "activate",
+                "running",
+                2,
+                "ada",
+            )
+            names = sorted([f"test-machine {a}", f"test-machine {b}"])  # as the store lists them
+            assert job.detail["intent"] == (
+                f"activating version 2: replicas {', '.join(names)}; previous version 1"
+            )
+            assert versions.active(db_session=s).id == 1
+        assert set(files(rt).values()) == {"v1.tar.gz"}
+        job = wait_finished(rt, job.id)
+    assert job.status == "done", (job.error, job.progress)
+    assert job.progress == dict.fromkeys(names, "loaded")
+    assert set(files(rt).values()) == {"v2.tar.gz"}
+    with rt.Session() as s:
+        assert versions.active(db_session=s).id == 2
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate")).one()
+        assert entry.actor_name == "ada" and entry.detail["job"] == job.id
+        assert entry.detail["previous"] == 1
+        assert jobs.holder(db_session=s, name=activation.LOCK) is None
+        rows = {r.url: (r.state, r.version_id) for r in fleet.everyone(db_session=s)}
+        assert rows == {a: ("serving", 2), b: ("serving", 2)}
+    page = admin.get("/console/admin/models").get_data(as_text=True)
+    assert "Activated version 2" in page and 'id="fleet"' in page and "test-machine" in page
+
+
+class StubReplica(BaseHTTPRequestHandler):
+    """A replica that reports version 1 loaded and records every load; `fail` loads fail."""
+
+    fail = False
+    loads: list[str] = []
 
     def do_GET(self) -> None:
-        body = json.dumps({"model_file": "old.tar.gz", "model_id": "broken"}).encode()
+        body = json.dumps({"model_file": "v1.tar.gz", "model_id": "stub"}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
+    do_POST = do_GET  # the warm-up parse
+
     def do_PUT(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(500)
+        model = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self.loads.append(model["model_file"])
+        self.send_response(500 if self.fail else 204)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -310,183 +350,80 @@ class BrokenReplica(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_replica_failing_half_way_rolls_the_others_back_cli(world, rasa_model):
-    _, rt, _, app_settings = world
-    broken = ThreadingHTTPServer(("127.0.0.1", 0), BrokenReplica)
-    threading.Thread(target=broken.serve_forever, daemon=True).start()
+class BrokenReplica(StubReplica):
+    """A replica whose every load fails (a full disk, say)."""
+
+    fail = True
+    loads: list[str] = []
+
+
+def stub(handler) -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_replica_failing_to_load_sends_the_fleet_back_and_leaves_the_rest_untouched(world):
+    _, rt, _, cache = world
     good = rt.nlu.urls[0]
-    bad = f"http://127.0.0.1:{broken.server_address[1]}"
-    app = create_app(replace(app_settings, rasa_url=f"{good},{bad}"))
+    broken, bad = stub(BrokenReplica)
+    later, untouched = stub(StubReplica)
+    urls = {"en": [good, bad, untouched]}
     try:
-        result = app.test_cli_runner().invoke(args=["nlu", "activate", "2"])
+        with reconciling(rt.Session, urls, token=rt.nlu.token, cache_dir=cache):
+            result = (
+                create_app(replace(rt.settings, rasa_url=",".join(urls["en"])))
+                .test_cli_runner()
+                .invoke(args=["nlu", "activate", "2", "--wait", "120"])
+            )
+            assert result.exit_code != 0 and f"test-machine {bad}" in result.output
+            deadline = time.monotonic() + 60  # the good replica follows the fleet back
+            while files(rt, [good])[good] != "v1.tar.gz" and time.monotonic() < deadline:
+                time.sleep(0.3)
     finally:
         broken.shutdown()
-        app.extensions["civicline"].db.dispose()
-    assert result.exit_code != 0 and bad in result.output
+        later.shutdown()
+    assert files(rt, [good])[good] == "v1.tar.gz"
+    assert StubReplica.loads == []  # never touched: it was after the failing one
+    assert len(BrokenReplica.loads) == 2  # version 2, then its own version 1 back
     with rt.Session() as s:
         job = s.scalars(select(Job)).one()
         assert job.status == "failed" and job.created_by == "cli"
-        assert job.progress[good] == "restored" and job.progress[bad] != "loaded"
-        assert "rolled back to version 1" in job.result
+        assert job.progress[f"test-machine {good}"] == "loaded"
+        assert job.progress[f"test-machine {bad}"] == "failed"
+        assert job.progress[f"test-machine {untouched}"] == "waiting"
+        assert "the fleet goes back to version 1" in job.result
         assert versions.active(db_session=s).id == 1
-        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate.failed")).one()
+        assert s.get(NluTarget, "en").version_id == 1
         assert jobs.holder(db_session=s, name=activation.LOCK) is None
-    assert rt.nlu.status(good)["model_file"] == rasa_model.name
+        row = {r.url: r for r in fleet.everyone(db_session=s)}[bad]
+        assert (row.state, row.version_id) == ("serving", 1)  # Rasa kept its model: back in
+        failed = s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate.failed"))
+        assert "500 Server Error" in failed.one().detail["error"]
 
 
-class SlowReplica(BrokenReplica):
-    """A replica that takes forever to load version 2 (and loads anything else at once)."""
-
-    loads: list[str] = []
-
-    def do_PUT(self) -> None:
-        model = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        self.loads.append(model["model_file"])
-        if "civicline-v2" in model["model_file"]:
-            time.sleep(60)
-        self.send_response(204)
-        self.end_headers()
-
-
-def test_a_runner_killed_between_replicas_is_rolled_back_before_the_next_activation(
-    world, rasa_model, v2_model
-):
-    _, rt, _, app_settings = world
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), SlowReplica)
-    threading.Thread(target=slow.serve_forever, daemon=True).start()
-    real = rt.nlu.urls[0]
-    stub = f"http://127.0.0.1:{slow.server_address[1]}"
-    app = create_app(replace(app_settings, rasa_url=f"{real},{stub}"))
-    admin = app.test_client()
-    assert sign_in(admin, "ada").status_code == 302
-    try:
-        assert activate(admin, 2).status_code == 303  # the real job process starts
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with rt.Session() as s:
-                job = s.scalars(select(Job)).one()
-            if job.progress.get(stub) == "loading":
-                break
-            time.sleep(0.2)
-        assert job.progress == {real: "loaded", stub: "loading"}
-        assert rt.nlu.status(real)["model_file"] == v2_model.name
-        os.kill(job.pid, 9)  # the runner dies between replicas (it stays a zombie: our child)
-
-        refused = activate(admin, 2)  # the next activation finds it dead at once (pid gone)
-        assert "was interrupted" in admin.get(refused.headers["Location"]).get_data(as_text=True)
-        job = wait_finished(rt, job.id, timeout=60)
-    finally:
-        slow.shutdown()
-        app.extensions["civicline"].db.dispose()
-    assert job.status == "failed" and "is gone" in job.error
-    assert job.progress == {real: "restored", stub: "restored"}
-    assert rt.nlu.status(real)["model_file"] == rasa_model.name
-    assert SlowReplica.loads == [str(v2_model), str(rasa_model)]
-    with rt.Session() as s:
-        assert versions.active(db_session=s).id == 1
-        assert jobs.holder(db_session=s, name=activation.LOCK) is None
-
-
-def test_a_killed_activation_is_rolled_back_when_the_app_starts(
-    world, launched, monkeypatch, rasa_model, v2_model
-):
-    _, rt, admin, app_settings = world
-    a, b = rt.nlu.urls
-    # a worker on another machine recorded its intent, switched replica A, then was killed
-    rt.nlu.load_model(a, str(v2_model))
-    then = utcnow() - LONG_AGO
+def test_a_rollout_no_machine_reports_on_is_given_up_by_the_next_activation(world):
+    _, rt, _, cache = world
+    rec = Reconciler(
+        sessions=rt.Session,
+        machine="m1",
+        replicas={"en": rt.nlu.urls},
+        token=rt.nlu.token,
+        cache_dir=cache,
+    )
+    rec.step()
+    then = utcnow() - timedelta(seconds=5)
     with rt.Session() as s, s.begin():
-        job = jobs.create_job(
-            db_session=s,
-            kind="activate",
-            lock=activation.LOCK,
-            target_id=2,
-            created_by="ada",
-            detail={
-                "intent": f"activating version 2: replicas {a}, {b}; previous version 1",
-                "version": 2,
-                "model": str(v2_model),
-                "previous": 1,
-                "previous_model": str(rasa_model),
-                "replicas": [a, b],
-                "reason": "",
-                "rollback": False,
-            },
-            progress={a: "loaded", b: "waiting"},
-            now=then,
-        )
-        job.status, job.started_at, job.lease = "running", then, 1
-        job.host, job.pid = "web-2.example", 4242
+        job = activation.enqueue(db_session=s, version_id=2, user=None, now=then)
         job_id = job.id
-    assert set(files(rt).values()) == {rasa_model.name, v2_model.name}  # replicas disagree
-
-    # a new activation first meets the dead one: refused, and its recovery is started
-    refused = activate(admin, 2)
-    assert refused.status_code == 303
-    page = admin.get(refused.headers["Location"]).get_data(as_text=True)
-    assert "was interrupted" in page
-    assert [call[0][0] for call in launched] == [["recover"]]
-
-    monkeypatch.undo()  # from here on, background jobs really start
-    restarted = create_app(app_settings)  # the app starts again and finds the dead activation
-    try:
-        job = wait_finished(rt, job_id)
-    finally:
-        restarted.extensions["civicline"].db.dispose()
-    assert set(files(rt).values()) == {rasa_model.name}  # one version everywhere: the recorded one
-    assert job.status == "failed" and "no heartbeat since" in job.error
-    assert job.progress == {a: "restored", b: "waiting"}
-    assert "rolled back to version 1" in job.result and job.detail["interrupted"]
-    with rt.Session() as s:
-        assert versions.active(db_session=s).id == 1
-        entry = s.scalars(
-            select(AuditEntry).where(AuditEntry.action == "nlu.activate.recovered")
+    later = then + timedelta(minutes=2)  # nobody reported on it since
+    with rt.Session() as s, s.begin():
+        for row in fleet.everyone(db_session=s):
+            row.seen_at = later
+        again = activation.enqueue(db_session=s, version_id=2, user=None, now=later)
+        assert again.id != job_id
+        stalled = s.get(Job, job_id)
+        assert stalled.status == "failed" and "stalled" in stalled.error
+        assert s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "nlu.activate.stalled")
         ).one()
-        assert entry.detail["job"] == job_id and entry.detail["restored_to"] == 1
-        assert jobs.holder(db_session=s, name=activation.LOCK) is None
-    models = admin.get("/console/admin/models").get_data(as_text=True)
-    assert "rolled back to version 1" in models
-
-
-def test_activation_returns_at_once_and_runs_outside_the_request(
-    world, launched, rasa_model, v2_model
-):
-    _, rt, admin, _ = world
-    served = files(rt)
-    a, b = rt.nlu.urls
-    resp = activate(admin, 2)
-    assert resp.status_code == 303 and resp.headers["Location"].endswith("/console/admin/models")
-    # the job and its intent are recorded, and no replica was touched by the request
-    with rt.Session() as s:
-        job = s.scalars(select(Job)).one()
-        assert (job.kind, job.status, job.target_id, job.created_by) == (
-            "activate",
-            "queued",
-            2,
-            "ada",
-        )
-        intent = f"activating version 2: replicas {a}, {b}; previous version 1"
-        assert job.detail["intent"] == intent
-        assert job.progress == {a: "waiting", b: "waiting"}
-        assert versions.active(db_session=s).id == 1
-        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate.queued")).one()
-    assert files(rt) == served
-    page = admin.get("/console/admin/models").get_data(as_text=True)
-    assert "activating version 2" in page and "waiting" in page and 'id="activation"' in page
-
-    # what the console launched runs in its own process, replica by replica
-    [(args, kwargs)] = launched
-    assert args[0] == ["run", str(job.id)]
-    proc = REAL_LAUNCH(*args, **kwargs)
-    assert proc.wait(180) == 0
-    state = admin.get(f"/console/admin/jobs/{job.id}/progress").get_json()
-    assert state["status"] == "done", state
-    assert state["progress"] == {a: "loaded", b: "loaded"}
-    assert set(files(rt).values()) == {v2_model.name}
-    with rt.Session() as s:
-        assert versions.active(db_session=s).id == 2
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "nlu.activate")).one()
-        assert entry.actor_name == "ada" and entry.detail["job"] == job.id
-        assert entry.detail["previous"] == 1
-        assert jobs.holder(db_session=s, name=activation.LOCK) is None
-    assert "Activated version 2" in admin.get("/console/admin/models").get_data(as_text=True)
