@@ -224,16 +224,14 @@ def snapshot(
     seed = ensure_seeded(db_session=db_session, language=language, data_dir=data_dir)
     current = examples(db_session=db_session, language=language, data_dir=data_dir)
     text = render(current, seed.extra_yaml)
-    db_session.add(
-        TrainingSnapshot(
-            version_id=version_id,
-            language=lookup(language).code,
-            yaml=text,
-            sha256=hashlib.sha256(text.encode()).hexdigest(),
-            examples=sum(len(rows) for rows in current.values()),
-            created_at=utcnow(),
-        )
-    )
+    row = stored_snapshot(db_session=db_session, version_id=version_id)  # a retried training
+    if row is None:
+        row = TrainingSnapshot(version_id=version_id)
+        db_session.add(row)
+    row.language, row.yaml = seed.language, text
+    row.sha256 = hashlib.sha256(text.encode()).hexdigest()
+    row.examples = sum(len(rows) for rows in current.values())
+    row.created_at = utcnow()
     return text
 
 
