@@ -143,34 +143,9 @@ def apply(
         ).first()
         if row is None:
             raise TrainingDataError(f"{intent} has no example {change.old!r} (reload the page)")
-    if change.action == "delete":
-        db_session.delete(row)
-    elif change.action in ("add", "edit"):
-        cleaned = check_text(change.text)
-        other = _intent_of(db_session, code, plain(cleaned), not_id=row.id if row else None)
-        if other is not None:
-            raise TrainingDataError(f"this example is already in {other}")
-        if row is None:
-            last = db_session.scalar(
-                select(func.max(TrainingExample.position)).where(
-                    TrainingExample.language == code, TrainingExample.intent == intent
-                )
-            )
-            row = TrainingExample(
-                language=code,
-                intent=intent,
-                position=(last if last is not None else -1) + 1,
-                created_by=who,
-                created_at=utcnow(),
-            )
-            db_session.add(row)
-        else:
-            row.updated_by, row.updated_at = who, utcnow()
-        row.text, row.normalized = cleaned, plain(cleaned)
-    else:
-        raise TrainingDataError(f"unknown action {change.action!r}")
     try:
-        with db_session.begin_nested():
+        with db_session.begin_nested():  # opened before any write: a clash rolls back just this
+            _write(db_session, change, row, code, who)
             db_session.flush()
     except IntegrityError as exc:  # another machine added the same example a moment ago
         other = _intent_of(db_session, code, plain(change.text)) or "another intent"
@@ -240,6 +215,38 @@ def stored_snapshot(*, db_session: Session, version_id: int) -> TrainingSnapshot
     return db_session.scalars(
         select(TrainingSnapshot).where(TrainingSnapshot.version_id == version_id)
     ).first()
+
+
+def _write(
+    db_session: Session, change: Change, row: TrainingExample | None, code: str, who: str
+) -> None:
+    """The edit itself, after the checks that need no write."""
+    if change.action == "delete":
+        db_session.delete(row)
+        return
+    if change.action not in ("add", "edit"):
+        raise TrainingDataError(f"unknown action {change.action!r}")
+    cleaned = check_text(change.text)
+    other = _intent_of(db_session, code, plain(cleaned), not_id=row.id if row else None)
+    if other is not None:
+        raise TrainingDataError(f"this example is already in {other}")
+    if row is None:
+        last = db_session.scalar(
+            select(func.max(TrainingExample.position)).where(
+                TrainingExample.language == code, TrainingExample.intent == change.intent
+            )
+        )
+        row = TrainingExample(
+            language=code,
+            intent=change.intent,
+            position=(last if last is not None else -1) + 1,
+            created_by=who,
+            created_at=utcnow(),
+        )
+        db_session.add(row)
+    else:
+        row.updated_by, row.updated_at = who, utcnow()
+    row.text, row.normalized = cleaned, plain(cleaned)
 
 
 def _intent_of(
