@@ -673,4 +673,60 @@ class AlertSubscription(Base):
     ended_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class TrainingExample(Base):
+    """One NLU training example (Rasa entity markup kept), shared by every app machine.
+
+    `normalized` is the text without markup, lower-cased, spaces collapsed: unique per language,
+    so the same example can never sit under two intents, even when two machines add it at once.
+    """
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    intent: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(String(600))
+    position: Mapped[int] = mapped_column(Integer)  # order within the intent
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("language", "normalized", name="uq_training_examples_language_normalized"),
+        Index("ix_training_examples_language_intent", "language", "intent", "position"),
+    )
+
+
+class TrainingDataSeed(Base):
+    """A language's training data was seeded from its YAML file (the row is the seeding claim).
+
+    `intents` keeps the file's intent order; `extra_yaml` its non-intent blocks (regexes,
+    lookups, synonyms) verbatim, so the YAML rendered from the database is complete.
+    """
+
+    __tablename__ = "training_data_seeds"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    intents: Mapped[list[Any]] = mapped_column(default=list)
+    extra_yaml: Mapped[str] = mapped_column(Text, default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), default="")
+    seeded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingSnapshot(Base):
+    """The exact Rasa NLU YAML a model version was trained on, taken when its training started."""
+
+    __tablename__ = "training_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    yaml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 from cases import fleet_models  # noqa: E402, F401  (its tables join this metadata)

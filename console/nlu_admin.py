@@ -7,33 +7,44 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from cases import jobs
-from cases.audit import record
 from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
-from nlu import activation, curation, fleet, versions
+from nlu import activation, curation, fleet, training_store, versions
 from nlu.client import servers_for
 from nlu.job_processes import job_env
 from nlu.languages import DEFAULT, LANGUAGES
-from nlu.training_data import TrainingData, TrainingDataError
+from nlu.training_data import TrainingDataError
+from nlu.training_store import Change
 
 
-def training_data() -> TrainingData:
-    """The training file this app edits (CIVICLINE_DATA_DIR/nlu.yml)."""
-    return TrainingData(runtime().settings.data_dir / "nlu.yml")
+def _data_dir() -> Path:
+    """Where the seed files are (CIVICLINE_DATA_DIR); the examples themselves are in the store."""
+    return Path(runtime().settings.data_dir)
 
 
 @bp.get("/admin/intents")
 @login_required("admin")
 def admin_intents() -> Any:
     """Every intent: examples, recent volume, F1 of the active model."""
-    examples = training_data().examples()
     since = utcnow() - timedelta(days=7)
-    with runtime().Session() as db_session:
+    with runtime().Session() as db_session, db_session.begin():  # the first read may seed
+        examples = training_store.examples(db_session=db_session, data_dir=_data_dir())
         volume = Counter(
             dict(
                 db_session.execute(
@@ -50,43 +61,38 @@ def admin_intents() -> Any:
     )
 
 
+def _examples_of(intent: str) -> list[str] | None:
+    with runtime().Session() as db_session, db_session.begin():
+        return training_store.examples(db_session=db_session, data_dir=_data_dir()).get(intent)
+
+
 @bp.route("/admin/intents/<intent>", methods=["GET", "POST"])
 @login_required("admin")
 def admin_intent(intent: str) -> Any:
-    """One intent's examples: add, edit, delete (validated before the file changes)."""
-    data = training_data()
-    if intent not in data.examples():
+    """One intent's examples: add, edit, delete (validated before the data changes)."""
+    if _examples_of(intent) is None:
         abort(404)
     if request.method == "POST":
         action = request.form.get("action", "")
         text, old = request.form.get("text", ""), request.form.get("old", "")
+        if action not in ("add", "edit", "delete"):
+            abort(400)
         try:
-            if action == "add":
-                data.add(intent, text)
-            elif action == "edit":
-                data.edit(intent, old, text)
-            elif action == "delete":
-                data.delete(intent, old)
-            else:
-                abort(400)
+            training_store.save(
+                sessions=runtime().Session,
+                change=Change(action, intent, text, old),
+                actor=g.user,
+                data_dir=_data_dir(),
+            )
         except TrainingDataError as exc:
             flash(f"Not saved: {exc}", "error")
             return render_template(
-                "admin_intent.html", intent=intent, examples=data.examples()[intent], draft=text
+                "admin_intent.html", intent=intent, examples=_examples_of(intent), draft=text
             ), 400
-        with runtime().Session() as db_session, db_session.begin():
-            record(
-                db_session=db_session,
-                actor=g.user,
-                action=f"nlu.example.{action}",
-                target_type="intent",
-                target_id=intent,
-                detail={"text": text, "old": old},
-            )
-        flash(f"Saved; data/nlu.yml passed rasa data validate ({action}).")
+        flash(f"Saved; the training data passed rasa data validate ({action}).")
         return redirect(url_for("console.admin_intent", intent=intent))
     return render_template(
-        "admin_intent.html", intent=intent, examples=data.examples()[intent], draft=""
+        "admin_intent.html", intent=intent, examples=_examples_of(intent), draft=""
     )
 
 
@@ -114,14 +120,13 @@ def admin_candidates() -> Any:
             else:
                 if intent not in all_intents():
                     abort(400, "pick an intent")
-                curation.add_to_data(candidate, intent, training_data())
-                with rt.Session() as db_session, db_session.begin():
-                    curation.mark_accepted(
-                        db_session=db_session,
-                        intent=intent,
-                        user=g.user,
-                        candidate=db_session.get(TrainingCandidate, cid),
-                    )
+                curation.accept(
+                    sessions=rt.Session,
+                    candidate_id=candidate.id,
+                    intent=intent,
+                    user=g.user,
+                    data_dir=_data_dir(),
+                )
                 flash(f"Added to {intent}; it is used from the next training.")
         except TrainingDataError as exc:
             flash(f"Not added: {exc}", "error")
@@ -129,7 +134,7 @@ def admin_candidates() -> Any:
     with rt.Session() as db_session, db_session.begin():
         curation.sync_low_confidence(db_session=db_session)
         rows = curation.pending(db_session=db_session)
-    dupes = curation.duplicates(rows, training_data())
+        dupes = curation.duplicates(db_session=db_session, candidates=rows, data_dir=_data_dir())
     return render_template("admin_candidates.html", rows=rows, dupes=dupes, intents=all_intents())
 
 
@@ -235,6 +240,7 @@ def admin_model(version_id: int) -> Any:
         if version is None:
             abort(404)
         current = versions.active(db_session=db_session, language=version.language)
+        snap = training_store.stored_snapshot(db_session=db_session, version_id=version_id)
     mine = (version.report or {}).get("per_intent", {})
     theirs = (current.report or {}).get("per_intent", {}) if current else {}
     before = (current.report or {}).get("predictions", {}) if current else {}
@@ -252,6 +258,25 @@ def admin_model(version_id: int) -> Any:
         theirs=theirs,
         changed=changed,
         log=_log_tail(version),
+        snapshot=snap,
+    )
+
+
+@bp.get("/admin/models/<int:version_id>/nlu.yml")
+@login_required("admin")
+def admin_model_data(version_id: int) -> Any:
+    """The exact training data a version learned from, as stored when its training started."""
+    with runtime().Session() as db_session:
+        snap = training_store.stored_snapshot(db_session=db_session, version_id=version_id)
+    if snap is None:
+        abort(404)
+    return Response(
+        snap.yaml,
+        mimetype="application/x-yaml",
+        headers={
+            "Content-Disposition": f'attachment; filename="nlu-v{version_id}.yml"',
+            "X-Content-SHA256": snap.sha256,
+        },
     )
 
 

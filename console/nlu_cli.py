@@ -1,8 +1,9 @@
-"""`flask --app app nlu train|evaluate|activate|rollback|list`: the admin actions, scripted."""
+"""`flask --app app nlu train|evaluate|activate|rollback|list|export`: admin actions, scripted."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -10,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from cases.models import Job, ModelVersion
-from nlu import activation, reconcile, versions
+from nlu import activation, reconcile, training_store, versions
 from nlu.languages import DEFAULT, LANGUAGES
 
 
@@ -158,3 +159,34 @@ def list_versions() -> None:
             f1 = f"{v.macro_f1:.4f}" if v.macro_f1 is not None else "-"
             state = "active" if v.active else ""
             click.echo(f"v{v.id}\t{v.status}\t{f1}\t{state}\t{v.created_by}\t{v.language}")
+
+
+@nlu_cli.command("export")
+@click.option(
+    "--language",
+    type=click.Choice(list(LANGUAGES)),
+    default=DEFAULT,
+    show_default=True,
+    help="Whose training data.",
+)
+@click.option("--version", "version_id", type=int, default=None, help="That version's snapshot.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+def export(language: str, version_id: int | None, out: Path | None) -> None:
+    """Write the training data in the store (or a version's snapshot) as Rasa NLU YAML."""
+    rt = _rt()
+    with rt.Session() as db_session, db_session.begin():  # the first read may seed
+        if version_id is None:
+            text = training_store.to_yaml(
+                db_session=db_session, language=language, data_dir=rt.settings.data_dir
+            )
+        else:
+            snap = training_store.stored_snapshot(db_session=db_session, version_id=version_id)
+            if snap is None:
+                raise click.ClickException(f"version {version_id} has no stored training data")
+            text = snap.yaml
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cases.audit import record
-from cases.models import TrainingCandidate, Turn, User, utcnow
+from cases.models import TrainingCandidate, TrainingExample, Turn, User, utcnow
 from cases.redact import redact
-from nlu.training_data import TrainingData, plain
+from nlu import training_store
+from nlu.training_data import TrainingDataError, plain
+from nlu.training_store import DATA, Change, Validator, rasa_validator
 
 LOW_CONFIDENCE = 0.6
 
@@ -64,21 +67,66 @@ def pending(*, db_session: Session, limit: int = 200) -> list[TrainingCandidate]
     )
 
 
-def duplicates(candidates: list[TrainingCandidate], data: TrainingData) -> dict[int, str]:
+def duplicates(
+    *, db_session: Session, candidates: list[TrainingCandidate], data_dir: Path = DATA
+) -> dict[int, str]:
     """Candidate id -> the intent that already has the same example."""
-    index = {plain(e): intent for intent, examples in data.examples().items() for e in examples}
-    return {c.id: index[plain(c.text)] for c in candidates if plain(c.text) in index}
+    wanted = {c.id: plain(c.text) for c in candidates}
+    if not wanted:
+        return {}
+    seed = training_store.ensure_seeded(db_session=db_session, data_dir=data_dir)
+    index = dict(
+        db_session.execute(
+            select(TrainingExample.normalized, TrainingExample.intent).where(
+                TrainingExample.language == seed.language,
+                TrainingExample.normalized.in_(set(wanted.values())),
+            )
+        ).all()
+    )
+    return {cid: index[text] for cid, text in wanted.items() if text in index}
 
 
-def add_to_data(candidate: TrainingCandidate, intent: str, data: TrainingData) -> None:
-    """Write the (redacted) text into the training file; call outside any database transaction.
+def accept(
+    *,
+    sessions: sessionmaker[Session],
+    candidate_id: int,
+    intent: str,
+    user: User,
+    data_dir: Path = DATA,
+    validator: Validator | None = rasa_validator,
+) -> None:
+    """Add the (redacted) text to the training data and mark the candidate, in one transaction.
 
-    The file edit runs `rasa data validate` (seconds): holding a write transaction meanwhile
-    would stall the webhooks. An example already there under the same intent counts as done.
+    `rasa data validate` runs before that transaction (seconds; see training_store.save). An
+    example already there under the same intent counts as added.
     """
-    if data.find_duplicate(candidate.text) == intent:
+    with sessions() as s, s.begin():
+        candidate = s.get(TrainingCandidate, candidate_id)
+        if candidate is None:
+            raise TrainingDataError("no such candidate (reload the page)")
+        text = redact(candidate.text)
+        known = training_store.find_duplicate(db_session=s, text=text, data_dir=data_dir)
+
+    def mark(db_session: Session) -> None:
+        mark_accepted(
+            db_session=db_session,
+            candidate=db_session.get(TrainingCandidate, candidate_id),  # type: ignore[arg-type]
+            intent=intent,
+            user=user,
+        )
+
+    if known == intent:
+        with sessions() as s, s.begin():
+            mark(s)
         return
-    data.add(intent, redact(candidate.text))
+    training_store.save(
+        sessions=sessions,
+        change=Change("add", intent, text),
+        actor=user,
+        data_dir=data_dir,
+        validator=validator,
+        then=mark,
+    )
 
 
 def mark_accepted(

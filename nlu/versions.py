@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases import jobs
 from cases.audit import record
 from cases.models import ModelVersion, User, utcnow
+from nlu import training_store
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.languages import DEFAULT, lookup
 from nlu.model_store import ModelMissing, local_copy, save_model
@@ -217,8 +218,12 @@ def train(
         assert version is not None
         epochs, row = version.epochs, lookup(version.language)
         version.status, version.log_path, version.progress = "training", str(log_path), 0
+        # the exact data this version learns from: the store's examples now (data_dir: the seed)
+        data = training_store.snapshot(
+            db_session=s, version_id=version_id, language=row.code, data_dir=data_dir
+        )
     snapshot = folder / "nlu.yml"
-    shutil.copy(row.data_in(data_dir), snapshot)  # the exact data this version learned from
+    snapshot.write_text(data, encoding="utf-8")
     config = _config_with_epochs(folder / "config.yml", epochs, row.config)
     started = time.monotonic()
     last = [-1]

@@ -5,7 +5,7 @@ keys: a model file still on this machine's disk is uploaded under models/vN/mode
 path to a file that is gone is cleared (it could not be activated anyway).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07 03:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

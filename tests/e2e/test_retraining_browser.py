@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.rasa, pytest.mark.browser, pytest.mark.slow]
 
 
 def test_admin_adds_an_example_and_trains_a_version(live, page):
-    base, _, settings = live
+    base, app, _ = live
     sign_in(page, base, "ada")
     page.click("text=Admin")
     page.click("text=Intents")
@@ -26,7 +26,8 @@ def test_admin_adds_an_example_and_trains_a_version(live, page):
     )
     page.click("#add-example button")
     assert "passed rasa data validate" in page.content()
-    assert "somebody tagged the playground slide" in (settings.data_dir / "nlu.yml").read_text()
+    exported = app.test_cli_runner().invoke(args=["nlu", "export"]).output  # from the store
+    assert "somebody tagged the playground slide" in exported
     page.fill(
         "#add-example input[name=text]", "Somebody tagged the playground slide with spray paint"
     )

@@ -286,15 +286,9 @@ def test_cli_creates_the_first_admin(settings):
     assert sign_in(client, "root", "a long password").status_code == 302
 
 
-def test_admin_curates_training_candidates(ada, sam, runtime, settings, tmp_path):
-    import shutil
+def test_admin_curates_training_candidates(app, ada, sam, runtime):
+    from nlu import training_store
 
-    from nlu.training_data import TrainingData
-    from settings import ROOT
-
-    data = tmp_path / "data"
-    shutil.copytree(ROOT / "data", data)
-    object.__setattr__(runtime.settings, "data_dir", data)  # this app edits a copy
     text(runtime, "rats in the alley behind the school", sender="+15550100901")  # fake: ooscope
     text(runtime, "blorp zzz", sender="+15550100902")
     text(runtime, "my garbage wasnt picked up loud noise", sender="+15550100903")
@@ -324,8 +318,13 @@ def test_admin_curates_training_candidates(ada, sam, runtime, settings, tmp_path
         "/console/admin/candidates",
         data={"csrf_token": token, "id": rows["blorp zzz"].id, "action": "discard"},
     )
-    examples = TrainingData(data / "nlu.yml").examples()
+    with runtime.Session() as s, s.begin():
+        examples = training_store.examples(db_session=s)
+        entries = [e.action for e in s.scalars(select(AuditEntry))]
     assert "my garbage wasnt picked up loud noise" in examples["missed_collection"]
+    assert "nlu.example.add" in entries and "candidate.accepted" in entries
+    exported = app.test_cli_runner().invoke(args=["nlu", "export"]).output
+    assert "    - my garbage wasnt picked up loud noise\n" in exported
     with runtime.Session() as s:
         statuses = {c.text: c.status for c in s.scalars(select(TrainingCandidate))}
     assert statuses["my garbage wasnt picked up loud noise"] == "accepted"

@@ -184,3 +184,57 @@ def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(a
         open_store(s).put("photo/pg/x.jpg", data, "image/jpeg")
     with rt.Session() as s:
         assert open_store(s).get("photo/pg/x.jpg").data == data
+
+
+def test_training_data_on_postgres_seeds_once_refuses_a_racing_duplicate_and_exports(app):
+    from cases.models import TrainingDataSeed, TrainingExample
+    from nlu import training_store
+    from nlu.training_data import TrainingDataError, parse
+    from nlu.training_store import Change
+
+    rt = app.extensions["civicline"]
+    seed_file = parse((rt.settings.data_dir / "nlu.yml").read_text())
+
+    def seed(_: int) -> int:
+        with rt.Session() as s, s.begin():
+            return len(training_store.ensure_seeded(db_session=s).intents)
+
+    with ThreadPoolExecutor(3) as pool:  # three machines' first page views at once
+        assert set(pool.map(seed, range(3))) == {len(seed_file.intents)}
+    with rt.Session() as s:
+        assert s.scalar(select(func.count()).select_from(TrainingDataSeed)) == 1
+        assert s.scalar(select(func.count()).select_from(TrainingExample)) == sum(
+            len(v) for v in seed_file.intents.values()
+        )
+
+    def add(intent: str) -> str:
+        try:
+            training_store.save(
+                sessions=rt.Session,
+                change=Change("add", intent, "a sofa dumped on the corner of 9th and vine"),
+                actor=None,
+                validator=None,
+            )
+            return "saved"
+        except TrainingDataError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(2) as pool:  # two admins, two intents, the same words
+        outcomes = sorted(pool.map(add, ["illegal_dumping", "abandoned_vehicle"]))
+    assert outcomes[0] == "saved" and outcomes[1].startswith("this example is already in")
+    training_store.save(
+        sessions=rt.Session,
+        change=Change(
+            "edit",
+            "pothole",
+            "a pothole the size of a bathtub on 9th st",
+            seed_file.intents["pothole"][0],
+        ),
+        actor=None,
+        validator=None,
+    )
+    exported = app.test_cli_runner().invoke(args=["nlu", "export"]).output
+    pothole = parse(exported).intents["pothole"]
+    assert pothole[0] == "a pothole the size of a bathtub on 9th st"
+    assert pothole[1:] == seed_file.intents["pothole"][1:]
+    assert "a sofa dumped on the corner of 9th and vine" in exported

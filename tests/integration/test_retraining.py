@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from app import create_app
 from cases.models import AuditEntry, Job, ModelVersion
-from nlu import versions
+from nlu import training_store, versions
 from nlu.model_store import local_copy
 from nlu.server import RasaServer
-from nlu.training_data import TrainingData
+from nlu.training_data import parse
 from settings import ROOT
 from tests.conftest import PUBLIC_URL
 from tests.console_helpers import add_staff, csrf, sign_in
@@ -86,7 +86,7 @@ def world(settings, pair, rasa_model, baseline, tmp_path):
     assert sign_in(admin, "ada").status_code == 302
     urls = {"en": [s.url for s in pair]}
     with reconciling(rt.Session, urls, token=pair[0].token, cache_dir=cache, machine="m1"):
-        yield app, rt, admin, data / "nlu.yml"
+        yield app, rt, admin, data
     rt.db.dispose()
 
 
@@ -122,9 +122,21 @@ def wait_activated(admin, rt, timeout: float = 300) -> dict:
     raise AssertionError("activation did not finish")
 
 
+def exported(app, *args: str) -> str:
+    """The training data as `flask nlu export` writes it."""
+    result = app.test_cli_runner().invoke(args=["nlu", "export", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def examples(rt, intent: str) -> list[str]:
+    with rt.Session() as s, s.begin():
+        return training_store.examples(db_session=s, data_dir=rt.settings.data_dir)[intent]
+
+
 def test_invalid_edits_are_refused_and_nothing_is_lost(world):
-    _, _, admin, path = world
-    before = path.read_bytes()
+    app, _, admin, data = world
+    before, seed_file = exported(app), (data / "nlu.yml").read_bytes()
     token = csrf(admin, "/console/admin/intents/pothole")
     for text in ("theres a huge pothole on elm st", "[broken markup", "/greet", "   "):
         resp = admin.post(
@@ -132,15 +144,17 @@ def test_invalid_edits_are_refused_and_nothing_is_lost(world):
             data={"csrf_token": token, "action": "add", "text": text},
         )
         assert resp.status_code == 400 and "Not saved" in resp.get_data(as_text=True)
-    assert path.read_bytes() == before
+    assert exported(app) == before and (data / "nlu.yml").read_bytes() == seed_file
 
 
 def test_examples_are_added_edited_and_deleted_in_rasa_format(world):
-    _, _, admin, path = world
+    app, rt, admin, data = world
+    before, seed_file = exported(app), (data / "nlu.yml").read_bytes()
     token = csrf(admin, "/console/admin/intents/rodents")
     add = {"csrf_token": token, "action": "add", "text": "mice nesting in the bus shelter on 4th"}
     assert admin.post("/console/admin/intents/rodents", data=add).status_code == 302
-    assert "mice nesting in the bus shelter on 4th" in TrainingData(path).examples()["rodents"]
+    assert "mice nesting in the bus shelter on 4th" in examples(rt, "rodents")
+    assert "    - mice nesting in the bus shelter on 4th\n" in exported(app)
     admin.post(
         "/console/admin/intents/rodents",
         data={
@@ -150,7 +164,7 @@ def test_examples_are_added_edited_and_deleted_in_rasa_format(world):
             "text": "mice nesting in the bus shelter on 5th",
         },
     )
-    assert "mice nesting in the bus shelter on 5th" in TrainingData(path).examples()["rodents"]
+    assert "mice nesting in the bus shelter on 5th" in examples(rt, "rodents")
     admin.post(
         "/console/admin/intents/rodents",
         data={
@@ -159,7 +173,12 @@ def test_examples_are_added_edited_and_deleted_in_rasa_format(world):
             "old": "mice nesting in the bus shelter on 5th",
         },
     )
-    assert path.read_text() == (ROOT / "data" / "nlu.yml").read_text()  # round trip is exact
+    assert exported(app) == before  # round trip is exact
+    assert parse(before).intents == parse((ROOT / "data" / "nlu.yml").read_text()).intents
+    assert (data / "nlu.yml").read_bytes() == seed_file  # the file is only the seed
+    with rt.Session() as s:
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.target_id == "rodents"))
+        assert list(actions) == ["nlu.example.add", "nlu.example.edit", "nlu.example.delete"]
     page = admin.get("/console/admin/intents").get_data(as_text=True)
     assert "rodents" in page and "0.9" in page  # per-intent F1 of the active model
 
@@ -183,6 +202,10 @@ def test_train_evaluate_activate_and_roll_back_without_dropping_webhooks(world):
     state = wait_trained(admin, v2.id)
     assert state["status"] == "trained", state
     assert 100 in state["seen"] and "held-out macro-F1" in state["log"]
+    learned = (rt.settings.model_dir / f"v{v2.id}" / "nlu.yml").read_text()
+    assert f"    - {example}\n" in learned  # trained from the store, not data/nlu.yml
+    assert exported(app, "--version", str(v2.id)) == learned
+    assert admin.get(f"/console/admin/models/{v2.id}/nlu.yml").get_data(as_text=True) == learned
     log = (rt.settings.model_dir / f"v{v2.id}" / "train.log").read_text()
     assert "component LogisticRegressionClassifier trained" in log and "Warning" not in log
     assert "max_iter: 3" in (rt.settings.model_dir / f"v{v2.id}" / "config.yml").read_text()

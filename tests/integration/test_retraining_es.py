@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from app import create_app
 from cases.models import Job, ModelVersion
-from nlu import versions
+from nlu import training_store, versions
 from nlu.languages import LANGUAGES
 from nlu.model_store import local_copy, save_model
+from nlu.training_data import parse
+from nlu.training_store import Change
 from settings import ROOT
 from tests.console_helpers import add_staff, csrf, sign_in
 from tests.fleet_helpers import reconciling
@@ -148,6 +150,14 @@ def test_a_spanish_version_learns_and_is_scored_in_spanish(world, monkeypatch, r
     # `rasa test nlu` only draws the confusion matrix; the scores come from parsing each
     # held-out text with the real model, as the bot does (nlu.evaluate.parse_offline)
     monkeypatch.setattr(versions, "rasa_test_nlu", lambda *a: {"macro avg": {"f1-score": 0.0}})
+    added = "cancela el reporte del bache de la calle pino"  # in the store, not the file
+    training_store.save(
+        sessions=rt.Session,
+        change=Change("add", "cancel", added, language="es"),
+        actor=None,
+        data_dir=rt.settings.data_dir,
+        validator=None,
+    )
     with rt.Session() as s, s.begin():
         version_id = versions.start_training(db_session=s, user=None, epochs=3, language="es").id
     versions.run_training(
@@ -159,7 +169,16 @@ def test_a_spanish_version_learns_and_is_scored_in_spanish(world, monkeypatch, r
     assert len(trained) == 1 and "language: es" in trained[0][0]
     folder = rt.settings.model_dir / f"v{version_id}"
     assert "language: es" in (folder / "config.yml").read_text()
-    assert (folder / "nlu.yml").read_text() == (ROOT / "data" / "es" / "nlu.yml").read_text()
+    learned = parse((folder / "nlu.yml").read_text())
+    seed = parse((ROOT / "data" / "es" / "nlu.yml").read_text())
+    assert learned.intents["cancel"] == [*seed.intents["cancel"], added]
+    assert {i: e for i, e in learned.intents.items() if i != "cancel"} == {
+        i: e for i, e in seed.intents.items() if i != "cancel"
+    }
+    assert trained[0][1] == (folder / "nlu.yml").read_text()
+    with rt.Session() as s:
+        snap = training_store.stored_snapshot(db_session=s, version_id=version_id)
+        assert snap.yaml == trained[0][1] and snap.language == "es"
     with rt.Session() as s:
         version = s.get(ModelVersion, version_id)
         assert version.language == "es" and 0 < version.macro_f1 <= 1
