@@ -152,6 +152,7 @@ class Settings:
     machine: str = field(default_factory=socket.gethostname)
     reconcile_every: float = 1.0  # seconds between the reconciler's looks at the wanted version
     drain_seconds: float = 1.5  # a replica out of rotation this long before its model is swapped
+    replica_gone_seconds: float = 15.0  # a replica unreported this long: its machine is gone
     train_epochs: int | None = None
     role: str = "all"  # all | webhooks | web: which blueprints this process serves
     web_port: int = 8001  # make run: the console/Open311 pool, beside the webhook pool
@@ -238,6 +239,9 @@ class Settings:
             "machine": env.get("CIVICLINE_MACHINE") or base.machine,
             "reconcile_every": float(env.get("CIVICLINE_RECONCILE_EVERY", base.reconcile_every)),
             "drain_seconds": float(env.get("CIVICLINE_DRAIN_SECONDS", base.drain_seconds)),
+            "replica_gone_seconds": float(
+                env.get("CIVICLINE_REPLICA_GONE_SECONDS", base.replica_gone_seconds)
+            ),
             "role": env.get("CIVICLINE_ROLE", base.role),
             "web_port": int(
                 env.get("CIVICLINE_WEB_PORT", int(env.get("CIVICLINE_PORT", 8000)) + 1)

@@ -170,7 +170,8 @@ def admin_models() -> Any:
             code: versions.active(db_session=db_session, language=code) for code in LANGUAGES
         }
         replicas = fleet.everyone(db_session=db_session)
-        seen = {r.id for r in fleet.live(db_session=db_session)}
+        gone_after = timedelta(seconds=rt.settings.replica_gone_seconds)
+        seen = {r.id for r in fleet.live(db_session=db_session, gone_after=gone_after)}
         targets = {code: fleet.wanted(db_session=db_session, language=code) for code in LANGUAGES}
     latest = next((job for job in recent if job.kind == "activate"), None)
     summary = [(row, current[code], servers_for(rt.nlu, code)) for code, row in LANGUAGES.items()]
@@ -305,6 +306,7 @@ def admin_model_activate(version_id: int) -> Any:
                 user=g.user,
                 reason=request.form.get("reason", ""),
                 rollback=request.form.get("rollback") == "1",
+                gone_after=timedelta(seconds=rt.settings.replica_gone_seconds),
             )
             job_id, intent = job.id, job.detail["intent"]
     except versions.VersionError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -92,6 +93,7 @@ def _activate(version_id: int, reason: str, rollback: bool, wait: float) -> None
                 user=None,
                 reason=reason,
                 rollback=rollback,
+                gone_after=timedelta(seconds=rt.settings.replica_gone_seconds),
             )
             job_id, intent = job.id, job.detail["intent"]
     except versions.VersionError as exc:

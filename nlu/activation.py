@@ -14,7 +14,7 @@ A machine that dies mid-rollout stops reporting and no longer holds the rollout 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -114,6 +114,7 @@ def enqueue(
     reason: str = "",
     rollback: bool = False,
     now: datetime | None = None,
+    gone_after: timedelta = fleet.GONE_AFTER,
 ) -> Job:
     """Record the rollout job (holding the activation lock) and the wanted version."""
     now = now or utcnow()
@@ -130,7 +131,7 @@ def enqueue(
             )
         _give_up_stale(db_session, busy, why)
     row = lookup(version.language)
-    replicas = [r for r in fleet.live(db_session=db_session, language=row.code, now=now)]
+    replicas = fleet.live(db_session=db_session, language=row.code, now=now, gone_after=gone_after)
     replicas = [r for r in replicas if r.state != fleet.DOWN]
     if not replicas:
         raise VersionError(
@@ -200,7 +201,13 @@ def touch(*, db_session: Session, language: str, name: str, state: str) -> None:
         job.heartbeat_at = utcnow()
 
 
-def settle(*, db_session: Session, language: str, now: datetime | None = None) -> Job | None:
+def settle(
+    *,
+    db_session: Session,
+    language: str,
+    now: datetime | None = None,
+    gone_after: timedelta = fleet.GONE_AFTER,
+) -> Job | None:
     """End the rollout once every live replica serves the wanted version; the job if it ended."""
     job = rollout(db_session=db_session, language=language)
     if job is None:
@@ -208,7 +215,9 @@ def settle(*, db_session: Session, language: str, now: datetime | None = None) -
     job.heartbeat_at = now or utcnow()
     replicas = [
         r
-        for r in fleet.live(db_session=db_session, language=language, now=now)
+        for r in fleet.live(
+            db_session=db_session, language=language, now=now, gone_after=gone_after
+        )
         if r.state != "down"
     ]
     wanted = int(job.detail["version"])

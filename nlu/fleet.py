@@ -70,10 +70,14 @@ def heartbeat(*, db_session: Session, machine: str) -> None:
 
 
 def live(
-    *, db_session: Session, language: str | None = None, now: datetime | None = None
+    *,
+    db_session: Session,
+    language: str | None = None,
+    now: datetime | None = None,
+    gone_after: timedelta = GONE_AFTER,
 ) -> list[RasaReplica]:
-    """Replicas whose machine reported lately (a killed machine's drop out after GONE_AFTER)."""
-    query = select(RasaReplica).where(RasaReplica.seen_at > (now or utcnow()) - GONE_AFTER)
+    """Replicas whose machine reported lately (a killed machine's drop out after `gone_after`)."""
+    query = select(RasaReplica).where(RasaReplica.seen_at > (now or utcnow()) - gone_after)
     if language is not None:
         query = query.where(RasaReplica.language == language)
     return list(db_session.scalars(query.order_by(RasaReplica.machine, RasaReplica.url)))

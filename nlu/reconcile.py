@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,10 +43,12 @@ class Reconciler:
         drain_seconds: float = 1.5,
         pause_seconds: float = 1.0,
         load_timeout: float = 180.0,
+        gone_after: float = 15.0,
     ):
         self.sessions, self.machine, self.replicas = sessions, machine, replicas
         self.cache_dir, self.drain, self.pause = cache_dir, drain_seconds, pause_seconds
         self.load_timeout = load_timeout
+        self.gone_after = timedelta(seconds=gone_after)
         urls = [u for group in replicas.values() for u in group]
         self.client = RasaClient(",".join(urls), token, timeout=5.0)
         # (url, version, rollout job) that failed: not retried until another rollout asks again
@@ -145,7 +148,9 @@ class Reconciler:
             for url in urls:
                 self.converge(language, url)
             with self.sessions() as s, s.begin():
-                done = activation.settle(db_session=s, language=language)
+                done = activation.settle(
+                    db_session=s, language=language, gone_after=self.gone_after
+                )
                 if done is not None:
                     log.info("job %s: %s", done.id, done.result)
 
@@ -184,6 +189,7 @@ def from_settings(settings: Settings, sessions: sessionmaker[Session]) -> Reconc
         token=settings.rasa_token,
         cache_dir=settings.model_dir / "cache",
         drain_seconds=settings.drain_seconds,
+        gone_after=settings.replica_gone_seconds,
     )
 
 

@@ -5,23 +5,31 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import requests
 
 from settings import ROOT
 
 
-def start_gunicorn(env: Mapping[str, str], *, quiet: bool = False) -> subprocess.Popen[bytes]:
-    """gunicorn serving app:create_app() with gunicorn.conf.py and the given environment."""
+def start_gunicorn(
+    env: Mapping[str, str], *, quiet: bool = False, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving app:create_app() with gunicorn.conf.py and the given environment.
+
+    `cwd` is the machine's working directory (the code is found in the project either way).
+    """
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "-c",
         str(ROOT / "gunicorn.conf.py"),
+        "--pythonpath",
+        str(ROOT),
         "app:create_app()",
     ]
     if quiet:
         cmd += ["--access-logfile", "/dev/null"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=dict(env))
+    return subprocess.Popen(cmd, cwd=cwd, env=dict(env))
 
 
 def wait_healthy(

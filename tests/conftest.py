@@ -80,6 +80,22 @@ def rasa_server_es(rasa_model_es, rasa_server):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def rasa_pair(rasa_model, tmp_path_factory):
+    """Two more Rasa servers (replicas, or one per simulated machine) sharing a token, for the
+    activation and retraining tests; each test loads the model it starts from."""
+    logs = tmp_path_factory.mktemp("rasa-pair")
+    servers = [
+        RasaServer(rasa_model, token="pair-token", log_path=logs / f"{i}.log").spawn()
+        for i in range(2)
+    ]
+    for server in servers:
+        server.wait_ready(240)
+    yield servers
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def standin():
     """A local stand-in for Twilio's REST API that records the messages sent to it."""

@@ -21,7 +21,6 @@ from app import create_app
 from cases.models import AuditEntry, Job, ModelVersion
 from nlu import training_store, versions
 from nlu.model_store import local_copy
-from nlu.server import RasaServer
 from nlu.training_data import parse
 from settings import ROOT
 from tests.conftest import PUBLIC_URL
@@ -33,19 +32,10 @@ pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 EPOCHS = 3
 
 
-@pytest.fixture(scope="module")
-def pair(rasa_model, tmp_path_factory):
-    """Two Rasa servers with the current model, sharing a token."""
-    logs = tmp_path_factory.mktemp("rasa-pair")
-    token = "pair-token"
-    servers = [
-        RasaServer(rasa_model, token=token, log_path=logs / f"{i}.log").spawn() for i in range(2)
-    ]
-    for server in servers:
-        server.wait_ready(240)
-    yield servers
-    for server in servers:
-        server.stop()
+@pytest.fixture
+def pair(rasa_pair):
+    """The session's two Rasa replicas."""
+    return rasa_pair
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,6 @@ from cases.users import create_user
 from nlu import activation, fleet, versions
 from nlu.model_store import local_copy, save_model
 from nlu.reconcile import Reconciler
-from nlu.server import RasaServer
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in
 from tests.fleet_helpers import reconciling
 
@@ -172,19 +171,10 @@ def test_training_holds_the_database_lock_and_a_dead_training_is_noticed_at_once
 # --- activation against real Rasa servers and a reconciler ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def pair(rasa_model, tmp_path_factory):
-    """Two Rasa servers (replicas) with the current model, sharing a token."""
-    logs = tmp_path_factory.mktemp("rasa-jobs")
-    servers = [
-        RasaServer(rasa_model, token="jobs-token", log_path=logs / f"{i}.log").spawn()
-        for i in range(2)
-    ]
-    for server in servers:
-        server.wait_ready(240)
-    yield servers
-    for server in servers:
-        server.stop()
+@pytest.fixture
+def pair(rasa_pair):
+    """The session's two Rasa replicas."""
+    return rasa_pair
 
 
 def files(rt, urls=None) -> dict[str, str]:
