@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     from open311.open_data_views import open_data_cli
     from open311.views import init_app as init_open311
     from ops.limits import init_limits
+    from ops.metrics import init_app as init_metrics
     from ops.views import bp as ops_bp
     from outbound.cli import outbox_cli
     from public import init_app as init_public
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
         init_console(app)
         init_public(app)
     init_limits(app, settings)
+    init_metrics(app, settings)  # request ids, latency, JSON request logs, /metrics
     app.cli.add_command(outbox_cli)
     app.cli.add_command(open_data_cli)
     init_web_security(app, settings.trusted_proxies)
