@@ -2,10 +2,18 @@
 
 import os
 import re
+import shutil
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-bind = f"0.0.0.0:{os.environ.get('CIVICLINE_PORT', '8000')}"
+port = os.environ.get("CIVICLINE_PORT", "8000")
+bind = f"0.0.0.0:{port}"
+# Prometheus multiprocess mode: each worker writes its samples to files here and /metrics adds
+# them up. One folder per pool (port), so make run's two pools never empty each other's. It is
+# set in the master, before any worker imports prometheus_client (which reads it at import).
+METRICS_DIR = Path(__file__).resolve().parent / "var" / "metrics" / f"port-{port}"
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 workers = int(os.environ.get("CIVICLINE_WORKERS", "2"))
 timeout = 30
 graceful_timeout = 20
@@ -37,3 +45,16 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     nice = int(os.environ.get("CIVICLINE_NICE", "0"))
     if nice:
         os.nice(nice)
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """A fresh metrics folder: an earlier run's files would be added to this run's counts."""
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    METRICS_DIR.mkdir(parents=True, mode=0o700)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A dead worker's live gauges stop counting (its counters and histograms are kept)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
