@@ -8,6 +8,7 @@ latency by route template, and one JSON log line without personal data.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from ipaddress import ip_address
@@ -55,19 +56,21 @@ def init_app(app: Flask, settings: Settings) -> None:
         if started is None:  # a request that failed before before_request ran
             return response
         seconds = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule else "unmatched"  # never the raw path
-        metrics.http_request(route, request.method, response.status_code, seconds)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        route = req.url_rule.rule if req.url_rule else "unmatched"  # never the raw path
+        status = response.status_code
+        metrics.http_request(route, req.method, status, seconds)
         response.headers["X-Request-ID"] = g.request_id
-        fields: dict[str, object] = {
-            "request_id": g.request_id,
-            "method": request.method,
-            "route": route,
-            "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 2),
-        }
-        if channel := WEBHOOK_CHANNELS.get(request.blueprint or ""):
-            fields["channel"] = channel
-        log.info("request", extra=fields)
+        if log.isEnabledFor(logging.INFO):
+            fields: dict[str, object] = {
+                "method": req.method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            }
+            if channel := WEBHOOK_CHANNELS.get(req.blueprint or ""):
+                fields["channel"] = channel
+            log.info("request", extra={"fields": fields})
         return response
 
     @app.teardown_request

@@ -11,26 +11,23 @@ from datetime import UTC, datetime
 from telemetry import request_id
 
 REQUEST_LOGGER = "civicline.request"
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, the request id, and `extra=` fields."""
+    """One JSON object per line: ts, level, logger, msg, the request id, and `extra={"fields":
+    {...}}` (one dict, so formatting never walks the record's two dozen attributes)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """The record as one line of JSON (extra fields kept, exceptions as text)."""
+        """The record as one line of JSON (exceptions as text)."""
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        rid = getattr(record, "request_id", None) or request_id()
-        if rid:
+        if rid := request_id():
             line["request_id"] = rid
-        for key, value in vars(record).items():
-            if key not in _STANDARD and key not in line:
-                line[key] = value
+        line.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, separators=(",", ":"))

@@ -275,7 +275,7 @@ class RasaLike(JsonHandler):
 
 def test_nlu_client_times_parses_by_outcome_and_sends_the_request_id():
     server = ThreadingHTTPServer(("127.0.0.1", 0), RasaLike)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         client = RasaClient(f"http://127.0.0.1:{server.server_port}", language="es")
         labels = {"language": "es", "model_version": metrics.model_version("es")}
