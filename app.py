@@ -50,8 +50,10 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
         app.register_blueprint(open_data_bp)  # /open-data/service_requests.{csv,json}
         init_console(app)
         init_public(app)
+    # request ids, latency, JSON request logs, /metrics; before the limits, so a request they
+    # refuse (429) is timed and logged too
+    init_metrics(app, settings)
     init_limits(app, settings)
-    init_metrics(app, settings)  # request ids, latency, JSON request logs, /metrics
     app.cli.add_command(outbox_cli)
     app.cli.add_command(open_data_cli)
     init_web_security(app, settings.trusted_proxies)

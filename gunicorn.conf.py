@@ -10,10 +10,9 @@ from gunicorn.glogging import Logger
 port = os.environ.get("CIVICLINE_PORT", "8000")
 bind = f"0.0.0.0:{port}"
 # Prometheus multiprocess mode: each worker writes its samples to files here and /metrics adds
-# them up. One folder per pool (port), so make run's two pools never empty each other's. It is
-# set in the master, before any worker imports prometheus_client (which reads it at import).
-METRICS_DIR = Path(__file__).resolve().parent / "var" / "metrics" / f"port-{port}"
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# them up. One folder per pool (port), so make run's two pools never empty each other's.
+HERE = Path(globals().get("__file__", "gunicorn.conf.py")).resolve().parent
+METRICS_DIR = HERE / "var" / "metrics" / f"port-{port}"
 workers = int(os.environ.get("CIVICLINE_WORKERS", "2"))
 timeout = 30
 graceful_timeout = 20
@@ -48,9 +47,12 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]
-    """A fresh metrics folder: an earlier run's files would be added to this run's counts."""
+    """A fresh metrics folder (an earlier run's files would be added to this run's counts),
+    named in the master's environment before any worker is forked and imports
+    prometheus_client, which reads it at import."""
     shutil.rmtree(METRICS_DIR, ignore_errors=True)
     METRICS_DIR.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
@@ -58,3 +60,8 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """Leave no metrics folder behind (tests start gunicorn on a new port each time)."""
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -118,7 +118,7 @@ def scrape() -> Response:
     runtime = current_app.extensions["civicline"]
     if not allowed(runtime.settings):
         abort(404)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.path.isdir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "\0"):  # under gunicorn
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
