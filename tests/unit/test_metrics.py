@@ -202,6 +202,26 @@ def test_request_id_round_trip_reaches_the_nlu_and_the_log_has_no_personal_data(
     )
 
 
+def voice(client, path: str, headers: dict[str, str] | None = None, **fields: str):
+    form = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": "+15550107799"}
+    form |= {"To": "+15550100311", "CallStatus": "in-progress", **fields}
+    signed = {"X-Twilio-Signature": sign(PUBLIC_URL + path, form), **(headers or {})}
+    return client.post(path, data=form, headers=signed)
+
+
+def test_a_text_queued_by_a_call_records_the_calls_request_id(client, runtime, request_log):
+    assert voice(client, "/twilio/voice").status_code == 200
+    rid = {"X-Request-ID": "call-req-0001"}
+    resp = voice(client, "/twilio/voice/gather?t=1", rid, Digits="8")  # 8: "text me instead"
+    assert resp.status_code == 200 and resp.headers["X-Request-ID"] == "call-req-0001"
+    with runtime.Session() as db_session:
+        row = db_session.query(OutboundMessage).filter_by(reason="text_me").one()
+    assert row.request_id == "call-req-0001"
+    line = request_log()[-1]
+    assert line["channel"] == "voice" and line["route"] == "/twilio/voice/gather"
+    assert "7799" not in json.dumps(request_log()) and "CA777" not in json.dumps(request_log())
+
+
 def test_outbox_rows_carry_the_request_id_into_the_workers_log(runtime, caplog):
     telemetry.set_request_id("req-0123456789")
     try:
@@ -223,9 +243,11 @@ def test_outbox_rows_carry_the_request_id_into_the_workers_log(runtime, caplog):
             return None
 
     with caplog.at_level(logging.INFO, logger="civicline.outbound"):
-        assert deliver_due(session_factory=runtime.Session, sender=Sender()) == 1
-    [line] = [r.getMessage() for r in caplog.records if "sent as" in r.getMessage()]
-    assert "request req-0123456789" in line and PHONE not in line
+        assert deliver_due(session_factory=runtime.Session, sender=Sender()) >= 1
+    lines = [r.getMessage() for r in caplog.records if "sent as" in r.getMessage()]
+    assert any(f"outbox message {queued_id} sent" in line for line in lines)
+    assert any("request req-0123456789" in line for line in lines)
+    assert not any(PHONE in line or "Case" in line for line in lines)  # no number, no body
 
 
 def gauge(body: str, name: str) -> float:
