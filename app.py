@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
     from open311.open_data_views import open_data_cli
     from open311.views import init_app as init_open311
     from ops.limits import init_limits
+    from ops.metrics import init_app as init_metrics
     from ops.views import bp as ops_bp
     from outbound.cli import outbox_cli
     from public import init_app as init_public
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None, *, nlu: NLU | None = None) -> F
         app.register_blueprint(open_data_bp)  # /open-data/service_requests.{csv,json}
         init_console(app)
         init_public(app)
+    # request ids, latency, JSON request logs, /metrics; before the limits, so a request they
+    # refuse (429) is timed and logged too
+    init_metrics(app, settings)
     init_limits(app, settings)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(open_data_cli)

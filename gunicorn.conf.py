@@ -2,10 +2,17 @@
 
 import os
 import re
+import shutil
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-bind = f"0.0.0.0:{os.environ.get('CIVICLINE_PORT', '8000')}"
+port = os.environ.get("CIVICLINE_PORT", "8000")
+bind = f"0.0.0.0:{port}"
+# Prometheus multiprocess mode: each worker writes its samples to files here and /metrics adds
+# them up. One folder per pool (port), so make run's two pools never empty each other's.
+HERE = Path(globals().get("__file__", "gunicorn.conf.py")).resolve().parent
+METRICS_DIR = HERE / "var" / "metrics" / f"port-{port}"
 workers = int(os.environ.get("CIVICLINE_WORKERS", "2"))
 timeout = 30
 graceful_timeout = 20
@@ -37,3 +44,24 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     nice = int(os.environ.get("CIVICLINE_NICE", "0"))
     if nice:
         os.nice(nice)
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """A fresh metrics folder (an earlier run's files would be added to this run's counts),
+    named in the master's environment before any worker is forked and imports
+    prometheus_client, which reads it at import."""
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    METRICS_DIR.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A dead worker's live gauges stop counting (its counters and histograms are kept)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """Leave no metrics folder behind (tests start gunicorn on a new port each time)."""
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -147,6 +147,8 @@ class Settings:
     jurisdiction_id: str | None = None
     secret_key: str | None = None
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* we believe
+    # GET /metrics from anywhere but this machine needs "Authorization: Bearer <token>"
+    metrics_token: str | None = None
     model_dir: Path = ROOT / "var" / "models"
     # This machine's name in the fleet table: its Rasa replicas are reconciled by its reconciler.
     machine: str = field(default_factory=socket.gethostname)
@@ -235,6 +237,7 @@ class Settings:
             "jurisdiction_id": env.get("CIVICLINE_JURISDICTION_ID") or None,
             "secret_key": env.get("CIVICLINE_SECRET_KEY") or None,
             "trusted_proxies": _count(env.get("CIVICLINE_TRUSTED_PROXIES", "0")),
+            "metrics_token": env.get("CIVICLINE_METRICS_TOKEN") or None,
             "model_dir": Path(env.get("CIVICLINE_MODEL_DIR", str(base.model_dir))),
             "machine": env.get("CIVICLINE_MACHINE") or base.machine,
             "reconcile_every": float(env.get("CIVICLINE_RECONCILE_EVERY", base.reconcile_every)),

@@ -27,6 +27,7 @@ from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.service import find_case_number
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
+from telemetry import metrics
 from wording import Wording
 
 __all__ = ["Engine", "Reply", "Turn", "call_action"]
@@ -130,7 +131,12 @@ class Engine:
         for attempt in range(3):
             try:
                 with db_session.begin():
-                    return self._turn(turn, heard, db_session)
+                    reply, filed = self._turn(turn, heard, db_session)
+                # counted once committed, so a retried transaction is not counted twice
+                metrics.turn(turn.channel, parse.intent if parse else None)
+                if filed:
+                    metrics.case_filed(filed)
+                return reply
             except IntegrityError:
                 # Another worker stored this message id first (a Twilio retry): replay its
                 # reply. Otherwise it opened this sender's conversation first: try again.
@@ -185,7 +191,8 @@ class Engine:
         confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
         return bool(text) and confident
 
-    def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> Reply:
+    def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> tuple[Reply, str | None]:
+        """The turn's reply, and the service code of the case it filed (None if none)."""
         text, keyword, danger, parse = heard.text, heard.keyword, heard.danger, heard.parse
         now = self.clock()
         if turn.call_sid:
@@ -265,6 +272,7 @@ class Engine:
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
         keys = turn.channel == "voice"  # every step takes keys: 8 text, 9 language, 0 operator
+        filed = d.case.service_code if reply.kind == "filed" and d.case else None
         return Reply(
             reply.text,
             reply.kind,
@@ -272,7 +280,7 @@ class Engine:
             action=call_action(reply.kind, turn.channel),
             keys=keys,
             language=conv.language,
-        )
+        ), filed
 
     def _replay(self, stored: TurnRow) -> Reply:
         number = stored.case.service_request_id if stored.case else None

@@ -316,6 +316,8 @@ class OutboundMessage(Base):
     client_errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # retries stop here (a day after queueing, or after an operator's requeue)
     give_up_at: Mapped[datetime | None]
+    # the web request that queued it (X-Request-ID), so its send can be found from the request
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_outbound_due", "status", "next_attempt_at"),

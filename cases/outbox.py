@@ -22,6 +22,7 @@ from typing import Literal
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
+import telemetry
 from cases.models import OutboundMessage, utcnow
 
 LEASE = timedelta(seconds=60)  # longer than a send may take (the Twilio client times out at 15 s)
@@ -50,6 +51,7 @@ class Claim:
     attempt: int
     in_doubt: bool
     created_at: datetime
+    request_id: str | None = None  # the request that queued it, for the worker's log line
 
 
 def enqueue_sms(
@@ -85,6 +87,7 @@ def enqueue_sms(
         give_up_at=last,
         conversation_id=conversation_id,
         case_id=case_id,
+        request_id=telemetry.request_id(),
     )
     db_session.add(message)
     db_session.flush()
@@ -137,6 +140,7 @@ def claim_due(*, db_session: Session, now: datetime, limit: int = 1) -> list[Cla
                 OutboundMessage.attempts,
                 OutboundMessage.in_doubt,
                 OutboundMessage.created_at,
+                OutboundMessage.request_id,
             ).where(OutboundMessage.id == message_id)
         ).one()
         claims.append(Claim(message_id, token, row.to, row.body, row.attempts, *row[3:]))

@@ -6,15 +6,20 @@ and sends each message to the servers of its language (English when it has none)
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 
+import telemetry
 from nlu.languages import DEFAULT
+from telemetry import metrics
 
 FALLBACK_INTENT = "nlu_fallback"
+log = logging.getLogger("civicline.nlu")
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,14 @@ class RasaClient:
         token: str | None = None,
         timeout: float = 3.0,
         skip: Callable[[], frozenset[str]] | None = None,
+        language: str = DEFAULT,
     ):
         self.urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
         self.url = self.urls[0]
         self.token = token
         self.timeout = timeout
         self.skip = skip
+        self.language = language  # the language its servers serve (a metrics label)
         self._http = requests.Session()
         self._next = 0
 
@@ -89,12 +96,16 @@ class RasaClient:
         """
         share = self.timeout / len(self.urls)
         errors = []
+        started = time.perf_counter()
+        rid = telemetry.request_id()
+        headers = {"X-Request-ID": rid} if rid else None  # Rasa's log can be matched to ours
         for url in self._order():
             try:
                 resp = self._http.post(
                     f"{url}/model/parse",
                     json={"text": clean_for_rasa(text)},
                     params=self._params(),
+                    headers=headers,
                     timeout=(min(1.0, share), share),
                 )
                 resp.raise_for_status()
@@ -102,9 +113,19 @@ class RasaClient:
                 break
             except (requests.RequestException, ValueError) as exc:
                 errors.append(f"{url}: {exc.__class__.__name__}")
+                log.warning(
+                    "rasa parse failed on %s (%s), request %s",
+                    url,
+                    exc.__class__.__name__,
+                    rid or "-",
+                )
         else:
+            metrics.nlu_parse(self.language, "error", time.perf_counter() - started)
             raise NLUError(f"rasa parse failed: {'; '.join(errors)}"[:250])
         intent = body.get("intent") or {}
+        understood = intent.get("name") not in (None, FALLBACK_INTENT)
+        outcome = "understood" if understood else "fallback"
+        metrics.nlu_parse(self.language, outcome, time.perf_counter() - started)
         return Parse(
             intent=intent.get("name"),
             confidence=float(intent.get("confidence") or 0.0),
@@ -172,7 +193,11 @@ class LanguageRouter:
     ) -> LanguageRouter:
         """A router from {language: comma-separated URLs}; languages with no URL are left out."""
         return cls(
-            {lang: RasaClient(u, token, timeout, skip) for lang, u in urls.items() if u.strip()}
+            {
+                lang: RasaClient(u, token, timeout, skip, language=lang)
+                for lang, u in urls.items()
+                if u.strip()
+            }
         )
 
     def client(self, language: str | None = None) -> RasaClient:

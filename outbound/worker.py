@@ -116,6 +116,14 @@ def _deliver(
         )
     if not recorded:
         log.error("outbox message %d: sent as %s, but it was already finished", claim.id, sid)
+        return
+    log.info(
+        "outbox message %d sent as %s (attempt %d, request %s)",
+        claim.id,
+        sid or "dry run",
+        claim.attempt,
+        claim.request_id or "-",
+    )
 
 
 def _record_failure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from cases.models import Case
 from scripts.chat import send
+from settings import ROOT
 from tests.integration.conftest import gunicorn
 
 pytestmark = pytest.mark.rasa
@@ -67,8 +69,50 @@ def test_concurrent_retries_of_one_message_file_one_case(server, database_url):
     engine = create_engine(database_url)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Case.__table__)).scalar() == 1
+    # /metrics adds up both workers (multiprocess mode): more retries until both have answered
+    sent = 7
+    while len(_worker_files(server)) < 2 and sent < 40:
+        with ThreadPoolExecutor(4) as pool:
+            assert set(pool.map(retry, range(4))) == set(bodies)
+        sent += 4
+    assert len(_worker_files(server)) == 2
+    metrics_add_up(server, requests_=sent, turns=2)  # the retries replay: no turn, no case
+
+
+def _worker_files(server: str) -> set[str]:
+    """The pids of the gunicorn workers that have recorded a histogram sample."""
+    folder = ROOT / "var" / "metrics" / f"port-{urlsplit(server).port}"
+    return {p.stem.rsplit("_", 1)[1] for p in folder.glob("histogram_*.db")}
+
+
+def metrics_add_up(server: str, *, requests_: int, turns: int) -> None:
+    """/metrics counts every worker's requests, turns and the case exactly once.
+
+    Checked on this test's gunicorn rather than one of its own: starting gunicorn is the slow
+    part of these tests.
+    """
+    resp = requests.get(server + "/metrics", timeout=10)  # from loopback: no token needed
+    assert resp.status_code == 200 and resp.headers["X-Request-ID"]
+    body = resp.text
+    sms = {"route": "/twilio/sms", "method": "POST", "status": "200"}
+    assert _total(body, "civicline_http_request_duration_seconds_count", **sms) == requests_
+    assert _total(body, "civicline_turns_total", channel="sms") == turns
+    assert _total(body, "civicline_cases_filed_total") == 1
+    assert _total(body, "civicline_nlu_parses_total", language="en") >= 1
+    assert _total(body, "civicline_rasa_replica_up") == 1  # the session's one Rasa server
+    assert _total(body, "civicline_store_up") == 1
 
 
 def test_a_blank_text_gets_valid_twiml_under_gunicorn(server):
     [reply] = send(server, server, TOKEN, "+15550100043", "")
     assert "no words" in reply and "911" in reply
+
+
+def _total(body: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (Prometheus text format)."""
+    total = 0.0
+    for line in body.splitlines():
+        match = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
+            total += float(match.group(2))
+    return total

@@ -175,3 +175,13 @@ def test_dashboard_on_time_and_overdue_use_the_due_index(engine):
     found = plans(engine, lambda s: overdue_by_agency(db_session=s, now=NOW))
     overdue = plan_of(found, "FROM cases", "due_datetime <")  # by the open statuses or due
     assert "SCAN cases" not in overdue and "USING INDEX ix_cases_" in overdue
+
+
+def test_the_metrics_scrape_reads_queues_and_jobs_through_indexes(engine):
+    from telemetry.store import StoreCollector
+
+    collector = StoreCollector(make_session_factory(engine), replicas=list, clock=lambda: NOW)
+    found = plans(engine, lambda s: list(collector.collect()))
+    assert "ix_conversations_handoff" in plan_of(found, "FROM conversations", "handoff_status")
+    assert "ix_outbound_due" in plan_of(found, "FROM outbound_messages")
+    assert "ix_jobs_kind_status" in plan_of(found, "FROM jobs")
