@@ -104,6 +104,37 @@ def commit() -> str:
     return f"{git('rev-parse', '--short', 'HEAD')} on {branch}{dirty}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and all its live descendants have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick  # incl. reaped children
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, p in parents.items() if p == parent and child not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(used.get(p, 0.0) for p in tree)
+
+
+def postmaster_pid(server: PostgresServer) -> int | None:
+    """The PostgreSQL server's main process (its children serve the connections)."""
+    try:
+        return int((server.dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def create_staff(database_url: str, password: str) -> None:
     """The supervisor the console users sign in as."""
     sessions = make_session_factory(make_engine(database_url))
@@ -188,6 +219,7 @@ def summary(
     commit_line: str,
     stats_name: str,
     started: datetime,
+    cpu: dict[str, float],
 ) -> tuple[str, bool]:
     """The Markdown report and whether every goal was met."""
     total = next(r for r in stats if r["Name"] == "Aggregated")
@@ -216,6 +248,13 @@ def summary(
         f"- achieved rate: {requests_total / run_seconds:.2f} requests/s over the whole run "
         f"({requests_total} requests in {run_seconds:.0f} s, ramp included)"
         + (f"; {steady:.2f} requests/s median once every user had started" if steady else ""),
+        "- CPU used during the run (seconds, per request, average cores): "
+        + "; ".join(
+            f"{name} {secs:.1f} s, {secs / max(requests_total, 1) * 1000:.1f} ms, "
+            f"{secs / run_seconds:.2f}"
+            for name, secs in cpu.items()
+        )
+        + f"; all of them {sum(cpu.values()) / run_seconds:.2f} of {os.cpu_count()} cores",
         f"- errors: {failures}",
         f"- cases in the database: {counts.cases}; completed reports (SMS and voice): "
         f"{counts.completed}; incomplete conversations: {counts.incomplete}",
@@ -325,12 +364,19 @@ def serve_and_run(
         )
         run_seconds = round(args.minutes * 60)
         print(f"==> locust: {users} users, spawn {spawn:g}/s, {run_seconds} s against {base}")
-        subprocess.run(
+        watched = {"gunicorn": gunicorn.pid, "PostgreSQL": postmaster_pid(postgres)}
+        watched |= {f"Rasa {n}": s.proc.pid for n, s in enumerate(servers, 1) if s.proc}
+        before = {name: cpu_seconds(pid) for name, pid in watched.items() if pid}
+        locust = subprocess.Popen(
             locust_command(tmp / "locust", base, users, spawn, run_seconds),
             cwd=ROOT,
             env=locust_env,
-            check=False,  # locust exits 1 when any request failed: counted below
         )
+        _, _, usage = os.wait4(locust.pid, 0)  # exits 1 when a request failed: counted later
+        locust.returncode = 0
+        cpu = {name: cpu_seconds(watched[name]) - used for name, used in before.items()}
+        cpu["locust"] = usage.ru_utime + usage.ru_stime
+        (tmp / "cpu.json").write_text(json.dumps(cpu))
     finally:
         if gunicorn is not None:
             stop(gunicorn)
@@ -384,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         commit_line=commit_line,
         stats_name=stem,
         started=started,
+        cpu=json.loads((tmp / "cpu.json").read_text()),
     )
     out = args.out / f"{stem}.md"
     out.write_text(report)

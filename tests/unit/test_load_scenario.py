@@ -19,9 +19,9 @@ def test_pacing_gives_32_requests_a_second_in_the_mix() -> None:
     assert sum(scenario.MIX.values()) == pytest.approx(1.0)
     for name, share in scenario.MIX.items():
         assert plans[name].rate == pytest.approx(32 * share)
-        assert plans[name].pacing >= 5  # open loop: far beyond any acceptable answer time
-    assert scenario.total_users(plans) == 320
-    assert scenario.spawn_rate(plans) == pytest.approx(32.0)  # phases spread over one period
+        assert plans[name].pacing >= 2  # open loop: far beyond any acceptable answer time
+    assert scenario.total_users(plans) == 296
+    assert scenario.spawn_rate(plans) == pytest.approx(29.6)  # phases spread over one period
 
 
 @pytest.mark.parametrize("rate", [1, 3.2, 7, 32, 50])
@@ -69,4 +69,4 @@ print(json.dumps(found))
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert sum(users / pacing for users, pacing in found) == pytest.approx(32.0, rel=1e-3)
-    assert sum(users for users, _ in found) == 320
+    assert sum(users for users, _ in found) == 296
