@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +128,15 @@ def cpu_seconds(pid: int) -> float:
     return sum(used.get(p, 0.0) for p in tree)
 
 
+def cpu_pressure_us() -> int | None:
+    """Microseconds in which some runnable task waited for a core, machine-wide (Linux PSI)."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return int(some.rsplit("total=", 1)[1])
+
+
 def postmaster_pid(server: PostgresServer) -> int | None:
     """The PostgreSQL server's main process (its children serve the connections)."""
     try:
@@ -226,6 +236,7 @@ def summary(
     requests_total = int(total["Request Count"])
     failures = int(total["Failure Count"])
     p99 = ms(total["99%"])
+    mine = sum(secs for name, secs in cpu.items() if not name.startswith("_"))
     goals = {
         f"p99 < {P99_GOAL_MS:.0f} ms (overall)": p99 < P99_GOAL_MS,
         "zero errors": failures == 0,
@@ -248,13 +259,17 @@ def summary(
         f"- achieved rate: {requests_total / run_seconds:.2f} requests/s over the whole run "
         f"({requests_total} requests in {run_seconds:.0f} s, ramp included)"
         + (f"; {steady:.2f} requests/s median once every user had started" if steady else ""),
+        "- CPU pressure during the run (share of the time some runnable task on the machine "
+        "waited for a core, /proc/pressure/cpu; near 0 on a quiet machine): "
+        + (f"{cpu['_pressure']:.0%}" if "_pressure" in cpu else "unknown"),
         "- CPU used during the run (seconds, per request, average cores): "
         + "; ".join(
             f"{name} {secs:.1f} s, {secs / max(requests_total, 1) * 1000:.1f} ms, "
             f"{secs / run_seconds:.2f}"
             for name, secs in cpu.items()
+            if not name.startswith("_")
         )
-        + f"; all of them {sum(cpu.values()) / run_seconds:.2f} of {os.cpu_count()} cores",
+        + f"; all of them {mine / run_seconds:.2f} of {os.cpu_count()} cores",
         f"- errors: {failures}",
         f"- cases in the database: {counts.cases}; completed reports (SMS and voice): "
         f"{counts.completed}; incomplete conversations: {counts.incomplete}",
@@ -367,6 +382,7 @@ def serve_and_run(
         watched = {"gunicorn": gunicorn.pid, "PostgreSQL": postmaster_pid(postgres)}
         watched |= {f"Rasa {n}": s.proc.pid for n, s in enumerate(servers, 1) if s.proc}
         before = {name: cpu_seconds(pid) for name, pid in watched.items() if pid}
+        pressure, clock = cpu_pressure_us(), time.monotonic()
         locust = subprocess.Popen(
             locust_command(tmp / "locust", base, users, spawn, run_seconds),
             cwd=ROOT,
@@ -376,6 +392,9 @@ def serve_and_run(
         locust.returncode = 0
         cpu = {name: cpu_seconds(watched[name]) - used for name, used in before.items()}
         cpu["locust"] = usage.ru_utime + usage.ru_stime
+        after = cpu_pressure_us()
+        if pressure is not None and after is not None:  # other tenants' load shows here too
+            cpu["_pressure"] = (after - pressure) / 1e6 / (time.monotonic() - clock)
         (tmp / "cpu.json").write_text(json.dumps(cpu))
     finally:
         if gunicorn is not None:
@@ -413,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     prefix = tmp / "locust"
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{started:%Y-%m-%d}-{args.minutes:g}min"
+    if args.rate != scenario.DEFAULT_RATE:
+        stem += f"-{args.rate:g}rps"
     for part in ("stats", "stats_history", "failures"):
         source = Path(f"{prefix}_{part}.csv")
         if source.exists():
