@@ -323,7 +323,6 @@ def locust_command(
         host,
         "--csv",
         str(prefix),
-        "--csv-full-history",
         "--only-summary",
         "--loglevel",
         "WARNING",
