@@ -80,6 +80,16 @@ def record(entry: dict[str, Any]) -> None:
         handle.write(json.dumps(entry) + "\n")
 
 
+def failed(resp: Any) -> str:
+    """Why a request failed: its HTTP status, or the client error when no answer came."""
+    if resp.status_code:
+        return f"HTTP {resp.status_code}"
+    error = resp.error
+    if "timed out" in str(error).lower():
+        return f"no answer within {TIMEOUT:g} s"
+    return f"no answer: {type(error).__name__}"
+
+
 def signed(path: str, form: dict[str, str]) -> dict[str, str]:
     """The X-Twilio-Signature header for a form posted to `path`, as Twilio computes it."""
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, form)
@@ -103,7 +113,7 @@ class Resident(HttpUser):
             catch_response=True,
         ) as resp:
             if not 200 <= resp.status_code < 300:
-                resp.failure(f"HTTP {resp.status_code}")
+                resp.failure(failed(resp))
                 return None
             try:
                 scenario.twiml_root(resp.text)
@@ -314,7 +324,7 @@ class StatusChecker(Resident):
             catch_response=True,
         ) as resp:
             if not 200 <= resp.status_code < 300:
-                resp.failure(f"HTTP {resp.status_code}")
+                resp.failure(failed(resp))
                 return
             try:
                 reply = " ".join(scenario.sms_texts(resp.text))
@@ -343,7 +353,7 @@ class Web(HttpUser):
             path, name=name, timeout=TIMEOUT, allow_redirects=False, catch_response=True
         ) as resp:
             if not 200 <= resp.status_code < 300:
-                resp.failure(f"HTTP {resp.status_code}")
+                resp.failure(failed(resp))
                 return None
             if wanted and wanted not in resp.text:
                 resp.failure(f"page lacks {wanted!r}")
@@ -381,7 +391,7 @@ class ConsoleStaff(Web):
             if resp.status_code == 302 and "/console/login" not in resp.headers.get("Location", ""):
                 resp.success()
             else:
-                resp.failure(f"sign-in failed: HTTP {resp.status_code}")
+                resp.failure(f"sign-in failed: {failed(resp)}")
 
     @task
     def browse(self) -> None:
@@ -412,7 +422,7 @@ class Open311Reader(Web):
         """GET JSON that must be a list (Open311 answers lists, even for one request)."""
         with self.client.get(path, name=name, timeout=TIMEOUT, catch_response=True) as resp:
             if not 200 <= resp.status_code < 300:
-                resp.failure(f"HTTP {resp.status_code}")
+                resp.failure(failed(resp))
                 return None
             try:
                 body = resp.json()
