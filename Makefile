@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: help envs model db run chat test lint format bench compare clean system
+.PHONY: help envs model db run chat test lint format bench load compare clean system
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,9 @@ format: envs  ## apply ruff's formatting and safe fixes
 
 bench: envs  ## latency benchmarks: webhook turn vs. Rasa parse; console pages; case pages; SMS p99 under public load; photos; linked-case texts; overdue; notice broadcast; open data export
 	@$(PY) -m scripts.bench && $(PY) -m scripts.bench_console && $(PY) -m scripts.bench_case_page && $(PY) -m scripts.bench_load && $(PY) -m scripts.bench_photos && $(PY) -m scripts.bench_linked && $(PY) -m scripts.bench_overdue && $(PY) -m scripts.bench_broadcast && $(PY) -m scripts.bench_open_data
+
+load: envs model  ## the open-loop locust run on PostgreSQL: 32 requests/s for 10 min (ARGS="--minutes 1" for a trial)
+	@$(PY) -m scripts.load_run $(ARGS)
 
 compare: envs  ## train and compare the candidate NLU pipelines (slow: ~20 min)
 	@$(PY) -m scripts.compare_pipelines
