@@ -6,6 +6,7 @@ Every query is one indexed aggregate, run only when Prometheus scrapes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cases.fleet_models import NluTarget, RasaReplica
 from cases.models import Conversation, Job, ModelVersion, OutboundMessage, utcnow
 
+log = logging.getLogger("civicline.metrics")
 REPLICA_TIMEOUT = 0.5  # seconds per /status: a scrape must stay quick even with a replica down
 
 
@@ -113,6 +115,7 @@ class StoreCollector(Collector):
             families = list(self._store())
             up.add_metric([], 1)
         except Exception:  # any store failure: say so and keep the other metrics
+            log.exception("metrics: the store did not answer")
             families = []
             up.add_metric([], 0)
         yield up

@@ -282,9 +282,10 @@ def test_store_gauges_read_the_queues_and_jobs(client, runtime):
             )
         )
     body = client.get("/metrics", headers=scrape).get_data(as_text=True)
-    replica = 'machine="web-2",url="http://10.0.0.2:5005"'
-    assert f'civicline_rasa_replica_state{{language="en",{replica},state="draining"}} 1.0' in body
-    assert f'civicline_rasa_replica_version{{language="en",{replica}}} 7.0' in body
+    replica = 'language="en",machine="web-2"'  # labels come out in name order
+    url = 'url="http://10.0.0.2:5005"'
+    assert f'civicline_rasa_replica_state{{{replica},state="draining",{url}}} 1.0' in body
+    assert f"civicline_rasa_replica_version{{{replica},{url}}} 7.0" in body
     for name in ("civicline_handoff_queue_length", "civicline_outbox_depth"):
         assert gauge(body, name) == gauge(before, name) + 1
     assert 290 < gauge(body, "civicline_handoff_oldest_wait_seconds") < 400
