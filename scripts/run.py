@@ -136,22 +136,32 @@ def respawn(
     return start
 
 
+def procfile_modules(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    """The Procfile's `python -m` processes, {name: module}: the workers production runs too."""
+    found = {}
+    for line in path.read_text().splitlines():
+        name, _, command = line.partition(":")
+        words = command.split()
+        if not line.startswith("#") and words[:2] == ["python", "-m"] and len(words) == 3:
+            found[name.strip()] = words[2]
+    return found
+
+
 def daily_workers(settings: Settings) -> list[Child]:
     """The once-a-day jobs this machine takes part in: only those configured.
 
     An unconfigured one would exit at once and be restarted by the supervisor, over and over.
     """
     found = []
+    modules = procfile_modules()
     if settings.open_data_path is not None:
         step(f"open data: written nightly to {settings.open_data_path} (docs/open-data.md)")
-        found.append(
-            Child("open data worker", lambda: module("open311.open_data_worker", os.environ))
-        )
+        found.append(Child("open data worker", lambda: module(modules["opendata"], os.environ)))
     else:
         step("open data: no nightly file (set CIVICLINE_OPEN_DATA_PATH); /open-data/ serves it")
     if settings.smtp_url and settings.digest_to:
         step(f"overdue digest: e-mailed daily to {', '.join(settings.digest_to)}")
-        found.append(Child("digest worker", lambda: module("outbound.digest_worker", os.environ)))
+        found.append(Child("digest worker", lambda: module(modules["digest"], os.environ)))
     else:
         step("overdue digest: not e-mailed (set CIVICLINE_SMTP_URL, CIVICLINE_DIGEST_TO)")
     return found
@@ -251,13 +261,21 @@ def main() -> int:
         f"reconciler: keeps this machine's Rasa replicas on the wanted model version "
         f"(machine {settings.machine})"
     )
-    workers = [
-        Child("console/Open311 pool", lambda: start_gunicorn(site_env)),
-        Child("outbox worker", lambda: module("outbound.worker", worker_env)),
-        Child("later-answer worker", lambda: module("outbound.later_worker", os.environ)),
-        Child("retention worker", lambda: module("cases.retention_worker", os.environ)),
-        Child("media worker", lambda: module("outbound.media_worker", os.environ)),
-        Child("reconciler", lambda: module("nlu.reconcile", os.environ)),
+    procs = procfile_modules()  # the same worker lines production runs
+    labels = {
+        "outbox": "outbox worker",
+        "later": "later-answer worker",
+        "retention": "retention worker",
+        "media": "media worker",
+        "reconcile": "reconciler",
+    }
+    workers = [Child("console/Open311 pool", lambda: start_gunicorn(site_env))]
+    workers += [
+        Child(
+            label,
+            lambda m=procs[name], e=worker_env if name == "outbox" else os.environ: module(m, e),
+        )
+        for name, label in labels.items()
     ]
     workers += daily_workers(settings)
     children = workers + [

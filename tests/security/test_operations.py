@@ -130,3 +130,21 @@ def test_make_run_starts_the_daily_jobs_only_where_they_are_configured(tmp_path,
     )
     assert [c.name for c in daily_workers(configured)] == ["open data worker", "digest worker"]
     assert "not e-mailed" in capsys.readouterr().out
+
+
+def test_make_run_and_production_share_the_procfile_workers(tmp_path):
+    import importlib.util
+
+    from scripts.run import procfile_modules
+
+    modules = procfile_modules()
+    assert {"outbox", "later", "retention", "media", "reconcile", "opendata", "digest"} <= set(
+        modules
+    )
+    for module in modules.values():  # each line starts a module that exists and runs as main
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin, module
+        assert '__name__ == "__main__"' in open(spec.origin).read(), module
+    other = tmp_path / "Procfile"
+    other.write_text("# a comment: python -m nope\nweb: gunicorn app\nx: python -m some.worker\n")
+    assert procfile_modules(other) == {"x": "some.worker"}
