@@ -25,7 +25,7 @@ from cases import jobs
 from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
-from nlu import activation, curation, fleet, training_store, versions
+from nlu import activation, curation, fleet, model_store, training_store, versions
 from nlu.client import servers_for
 from nlu.job_processes import job_env
 from nlu.languages import DEFAULT, LANGUAGES
@@ -209,9 +209,16 @@ def admin_job_progress(job_id: int) -> Any:
 
 
 def _log_tail(version: ModelVersion, lines: int = 40) -> str:
-    if not version.log_path or not Path(version.log_path).exists():
-        return ""
-    return "\n".join(Path(version.log_path).read_text(errors="replace").splitlines()[-lines:])
+    """The training log's end: this machine's file while it trains here, else the stored copy."""
+    if version.log_path and Path(version.log_path).exists():
+        text = Path(version.log_path).read_text(errors="replace")
+    else:
+        with runtime().Session() as db_session:
+            stored = model_store.extra(
+                db_session=db_session, version_id=version.id, name="train.log"
+            )
+        text = stored.decode(errors="replace") if stored else ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 @bp.get("/admin/models/<int:version_id>/progress")
@@ -286,7 +293,12 @@ def admin_model_data(version_id: int) -> Any:
 def admin_model_confusion(version_id: int) -> Any:
     """The confusion matrix image `rasa test nlu` drew for this version."""
     with runtime().Session() as db_session:
+        image = model_store.extra(
+            db_session=db_session, version_id=version_id, name="confusion.png"
+        )
         version = db_session.get(ModelVersion, version_id)
+    if image is not None:  # stored with the model: every machine's console shows it
+        return Response(image, mimetype="image/png")
     path = Path((version.report or {}).get("confusion_matrix", "")) if version else None
     if not path or not path.is_file():
         abort(404)

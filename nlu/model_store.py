@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,28 @@ def save_model(*, db_session: Session, version: ModelVersion, path: Path) -> str
     open_store(db_session).put(key, path.read_bytes(), CONTENT_TYPE)
     version.model_path = key
     return key
+
+
+def extra_key(version_id: int, name: str) -> str:
+    """Where a version's training log or confusion matrix lives in the artifact store."""
+    return f"models/v{version_id}/{name}"
+
+
+def save_extras(
+    *, db_session: Session, version: ModelVersion, folder: Path, report: dict[str, Any]
+) -> None:
+    """Keep the training log and confusion matrix with the model, for every machine's console."""
+    store = open_store(db_session)
+    for name, content_type in (("train.log", "text/plain"), ("confusion.png", "image/png")):
+        source = Path(report["confusion_matrix"]) if name == "confusion.png" else folder / name
+        if source.is_file():
+            store.put(extra_key(version.id, name), source.read_bytes(), content_type)
+
+
+def extra(*, db_session: Session, version_id: int, name: str) -> bytes | None:
+    """A version's stored training log or confusion matrix, if any."""
+    stored = open_store(db_session).get(extra_key(version_id, name))
+    return stored.data if stored is not None else None
 
 
 def has_model(*, db_session: Session, version: ModelVersion) -> bool:

@@ -27,7 +27,7 @@ from cases.models import ModelVersion, User, utcnow
 from nlu import training_store
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.languages import DEFAULT, lookup
-from nlu.model_store import ModelMissing, local_copy, save_model
+from nlu.model_store import ModelMissing, local_copy, save_extras, save_model
 from nlu.rasa_cli import HELD_OUT, ROOT, fingerprint, train_nlu
 
 TRAIN_LOCK = "nlu.train"
@@ -266,6 +266,7 @@ def train(
         assert version is not None
         version.status, version.progress = "trained", 100
         save_model(db_session=s, version=version, path=folder / "model.tar.gz")
+        save_extras(db_session=s, version=version, folder=folder, report=report)
         version.fingerprint = fingerprint(config, [snapshot])
         version.train_seconds = seconds
         version.report = report

@@ -203,6 +203,10 @@ def test_two_machines_share_training_data_models_and_rollouts(fleet):
     assert not (b.home / "var" / "models" / f"v{v2}").exists()
     with sessions() as s:
         assert s.get(ModelVersion, v2).model_path == f"models/v{v2}/model.tar.gz"
+    # B's console shows what A's training left: the log and the confusion matrix, from the store
+    image = web_b.get(f"{b.base}/console/admin/models/{v2}/confusion.png")
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert "held-out macro-F1" in state["log"]
 
     # activated on A: B's reconciler fetches it from the store and B's Rasa serves it
     started = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -144,7 +145,7 @@ def test_make_run_and_production_share_the_procfile_workers(tmp_path):
     for module in modules.values():  # each line starts a module that exists and runs as main
         spec = importlib.util.find_spec(module)
         assert spec is not None and spec.origin, module
-        assert '__name__ == "__main__"' in open(spec.origin).read(), module
+        assert '__name__ == "__main__"' in Path(spec.origin).read_text(), module
     other = tmp_path / "Procfile"
     other.write_text("# a comment: python -m nope\nweb: gunicorn app\nx: python -m some.worker\n")
     assert procfile_modules(other) == {"x": "some.worker"}
