@@ -34,8 +34,8 @@ lint: envs  ## ruff lint and format check
 format: envs  ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-bench: envs  ## latency benchmarks: webhook turn vs. Rasa parse; console pages; case pages; SMS p99 under public load; photos; linked-case texts; overdue; notice broadcast; open data export
-	@$(PY) -m scripts.bench && $(PY) -m scripts.bench_console && $(PY) -m scripts.bench_case_page && $(PY) -m scripts.bench_load && $(PY) -m scripts.bench_photos && $(PY) -m scripts.bench_linked && $(PY) -m scripts.bench_overdue && $(PY) -m scripts.bench_broadcast && $(PY) -m scripts.bench_open_data
+bench: envs  ## latency benchmarks: webhook turn vs. Rasa parse; throughput vs. a plain Rasa assistant; console pages; case pages; SMS p99 under public load; photos; linked-case texts; overdue; notice broadcast; open data export
+	@$(PY) -m scripts.bench && $(PY) -m scripts.bench_stack && $(PY) -m scripts.bench_console && $(PY) -m scripts.bench_case_page && $(PY) -m scripts.bench_load && $(PY) -m scripts.bench_photos && $(PY) -m scripts.bench_linked && $(PY) -m scripts.bench_overdue && $(PY) -m scripts.bench_broadcast && $(PY) -m scripts.bench_open_data
 
 compare: envs  ## train and compare the candidate NLU pipelines (slow: ~20 min)
 	@$(PY) -m scripts.compare_pipelines
