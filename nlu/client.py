@@ -60,6 +60,7 @@ class RasaClient:
         self.token = token
         self.timeout = timeout
         self._http = requests.Session()
+        self._http.trust_env = False  # loopback servers: no proxy or .netrc lookups per parse
         self._next = 0
 
     def _params(self) -> dict[str, str]:
