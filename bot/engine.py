@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from bot import by_number, calls, corrections, intents, keywords, notices
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
+from bot.expected import ExpectedAnswers
 from bot.fixcheck import FixCheckAnswers
+from bot.hearing import Heard, hear, parse_late, something_said
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.photos import PhotoFlow
@@ -26,7 +28,7 @@ from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.service import find_case_number
-from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
+from nlu.client import FALLBACK_INTENT, NLU, Parse
 from wording import Wording
 
 __all__ = ["Engine", "Reply", "Turn", "call_action"]
@@ -40,19 +42,6 @@ SIMPLE = {
     "deny": ("ANYTHING_ELSE", "menu"),
     "cancel": ("NOTHING_TO_CANCEL", "menu"),
 }
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What was made of a message before its transaction: words, keyword, danger, NLU, language."""
-
-    text: str
-    keyword: str | None
-    danger: Assessment
-    parse: Parse | None
-    nlu_error: str | None
-    language: str
-    asked: bool  # the resident asked for this language (by name, or keypad 9 on a call)
 
 
 class Engine:
@@ -90,6 +79,7 @@ class Engine:
         )
         self.fix_checks = FixCheckAnswers(fix_checks or FixCheckRules())
         self.photos = PhotoFlow(catalog=catalog, reports=self.reports)
+        self.expected = ExpectedAnswers(catalog=catalog, streets=streets)
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -102,31 +92,7 @@ class Engine:
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
             return self._replay(stored)
-        keyword = keywords.compliance_keyword(text) if turn.channel == "sms" else None
-        if (
-            keyword == "opt_in"
-            and keywords.normalise(text) == "yes"
-            and not conversations.is_opted_out(db_session=db_session, phone=turn.sender)
-        ):
-            keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
-        languages, asked = self.switching.language(turn, text, keyword, db_session=db_session)
-        language = languages[0]
-        db_session.commit()  # release the read transaction before the (slow) NLU call
-        place_free = self.streets.without_streets(text, language=language)  # "Water St" is no water
-        danger = self.safety.lexicon(place_free)
-        parse, nlu_error = None, None
-        listen = keyword is None and not turn.digits and self._heard(turn, text)
-        if listen and danger.level < Danger.CLEAR and not asked:
-            said = intents.for_nlu(text)
-            try:
-                parse = self.nlu.parse(said, language=language)
-            except NLUError as exc:
-                nlu_error = str(exc)
-            if parse is not None and len(languages) > 1:
-                language, parse = self.switching.best_reading(self.nlu, said, languages, parse)
-                place_free = self.streets.without_streets(text, language=language)
-            danger = self.safety.assess(place_free, parse, found=danger)
-        heard = Heard(text, keyword, danger, parse, nlu_error, language, asked)
+        heard = hear(self, turn, text, db_session=db_session)  # commits the reads
         for attempt in range(3):
             try:
                 with db_session.begin():
@@ -178,12 +144,7 @@ class Engine:
 
     def _heard(self, turn: Turn, text: str) -> bool:
         """Whether there is something to understand (voice: clear enough speech, or keys)."""
-        if turn.digits:
-            return True
-        if turn.channel != "voice":
-            return bool(text)
-        confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
-        return bool(text) and confident
+        return something_said(turn, text, self.asr_min_confidence)
 
     def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> Reply:
         text, keyword, danger, parse = heard.text, heard.keyword, heard.danger, heard.parse
@@ -214,6 +175,8 @@ class Engine:
             chosen=heard.asked,
             now=now,
         )
+        if heard.expected and not self.expected.clear(text, state, heard.language):
+            parse = parse_late(self.nlu, text, heard.language)  # another text moved the question
         d = Dialogue(conv, understood, parse, now, turn, state, self.wording, None, conv.language)
         if turn.media:  # stored on the conversation first, whatever happens next
             self.photos.receive(d, db_session)
