@@ -5,7 +5,9 @@ RulePolicy and one canned response per intent (trained once, cached by fingerpri
 `rasa run` with its REST channel. Closed-loop load at 8 and 20 concurrent, one cell at a time:
 raw `/model/parse` on the peer, the peer's REST channel, and CivicLine (2 Rasa replicas,
 2 gunicorn workers, signed Twilio SMS webhooks) doing first turns and 3-message reports
-(problem, address, "yes"). Prints turns per second, the ratios and whether the goals are met.
+(problem, address, "yes"). The cells take turns in a few short rounds, so the machine's other
+load drifts over all of them alike. Prints turns per second, the ratios and whether the goals
+are met (CIVICLINE_BENCH_SECONDS of load per cell, in CIVICLINE_BENCH_ROUNDS rounds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -38,7 +41,8 @@ from scripts.chat import TO
 from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT
 
-SECONDS = float(os.environ.get("CIVICLINE_BENCH_SECONDS", "12"))
+SECONDS = float(os.environ.get("CIVICLINE_BENCH_SECONDS", "12"))  # of load per cell, in all
+ROUNDS = int(os.environ.get("CIVICLINE_BENCH_ROUNDS", "3"))
 CONCURRENCY = (8, 20)
 # First messages that file nothing yet: each is a report the bot must ask a place for.
 FIRST = [
@@ -140,7 +144,7 @@ Unit = Callable[[requests.Session, int], int]  # one closed-loop unit of work: r
 
 
 def closed_loop(unit: Unit, concurrency: int, seconds: float) -> dict[str, float]:
-    """`concurrency` clients doing `unit` back to back for `seconds`; turns per second."""
+    """`concurrency` clients doing `unit` back to back for `seconds`; turns and time taken."""
     stop_at = time.perf_counter() + seconds
     counter = itertools.count()
     totals = {"turns": 0, "units": 0, "errors": 0}
@@ -165,8 +169,15 @@ def closed_loop(unit: Unit, concurrency: int, seconds: float) -> dict[str, float
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - started
-    return {**totals, "turns_per_s": round(totals["turns"] / elapsed, 1)}
+    return {**totals, "seconds": time.perf_counter() - started}
+
+
+def add(cells: dict[str, dict[str, float]], name: str, measured: dict[str, float]) -> None:
+    """Add one round of a cell to its totals (turns per second over all its rounds)."""
+    cell = cells.setdefault(name, {"turns": 0, "units": 0, "errors": 0, "seconds": 0.0})
+    for key, value in measured.items():
+        cell[key] = cell.get(key, 0) + value
+    cell["turns_per_s"] = round(cell["turns"] / cell["seconds"], 1)
 
 
 def raw_parse(peer: RasaServer) -> Unit:
@@ -245,66 +256,81 @@ def count_cases(database_url: str) -> int:
         engine.dispose()
 
 
-def bench_peer(out: dict[str, dict[str, float]], logs: Path) -> None:
-    """Raw parse and the REST channel of the peer assistant."""
-    peer = PeerServer(peer_model(), log_path=logs / "bench-stack-peer.log").start()
-    try:
-        closed_loop(rest_turns(peer, first_turn), 4, 2)  # warm up
-        for n in CONCURRENCY:
-            out[f"raw_first_{n}"] = closed_loop(raw_parse(peer), n, SECONDS)
-            out[f"stack_first_{n}"] = closed_loop(rest_turns(peer, first_turn), n, SECONDS)
-            out[f"stack_report_{n}"] = closed_loop(rest_turns(peer, report), n, SECONDS)
-    finally:
-        peer.stop()
+class Stacks:
+    """The peer assistant and CivicLine (2 Rasa replicas, 2 gunicorn workers), both started."""
 
+    def __init__(self, logs: Path):
+        self.peer = PeerServer(peer_model(), log_path=logs / "bench-stack-peer.log")
+        model, token_nlu = ensure_model(), "bench-nlu-" + os.urandom(8).hex()
+        self.replicas = [
+            RasaServer(model, token=token_nlu, log_path=logs / f"bench-stack-rasa{i}.log")
+            for i in (0, 1)
+        ]
+        self.tmp = Path(tempfile.mkdtemp(prefix="civicline-bench-stack-"))
+        port, self.token = free_port(), "bench-token-" + os.urandom(8).hex()
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=f"sqlite:///{self.tmp / 'bench.db'}",
+            CIVICLINE_PORT=str(port),
+            CIVICLINE_WORKERS="2",
+            CIVICLINE_RASA_URL=",".join(r.url for r in self.replicas),
+            CIVICLINE_RASA_TOKEN=token_nlu,
+            TWILIO_AUTH_TOKEN=self.token,
+            CIVICLINE_PUBLIC_URL=self.base,
+            CIVICLINE_SECRET_KEY="bench-" + os.urandom(16).hex(),
+        )
+        self.env.pop("CIVICLINE_RASA_URL_ES", None)
+        self.web: subprocess.Popen[bytes] | None = None
 
-def bench_civicline(out: dict[str, dict[str, float]], logs: Path) -> None:
-    """First turns and whole reports through the signed SMS webhook, as `make run` serves it."""
-    model = ensure_model()
-    token_nlu = "bench-nlu-" + os.urandom(8).hex()
-    replicas = [
-        RasaServer(model, token=token_nlu, log_path=logs / f"bench-stack-rasa{i}.log")
-        for i in (0, 1)
-    ]
-    for r in replicas:
-        r.spawn()
-    tmp = Path(tempfile.mkdtemp(prefix="civicline-bench-stack-"))
-    port, token = free_port(), "bench-token-" + os.urandom(8).hex()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
-        CIVICLINE_PORT=str(port),
-        CIVICLINE_WORKERS="2",
-        CIVICLINE_RASA_URL=",".join(r.url for r in replicas),
-        CIVICLINE_RASA_TOKEN=token_nlu,
-        TWILIO_AUTH_TOKEN=token,
-        CIVICLINE_PUBLIC_URL=base,
-        CIVICLINE_SECRET_KEY="bench-" + os.urandom(16).hex(),
-    )
-    env.pop("CIVICLINE_RASA_URL_ES", None)
-    upgrade(env["DATABASE_URL"])
-    web = None
-    try:
-        for r in replicas:
-            r.wait_ready(240)
-        web = start_gunicorn(env, quiet=True)
-        if not wait_healthy(base, web):
+    def start(self) -> Stacks:
+        """Start every server and warm each stack up (idle servers cost next to nothing)."""
+        for server in (self.peer, *self.replicas):
+            server.spawn()
+        upgrade(self.env["DATABASE_URL"])
+        for server in (self.peer, *self.replicas):
+            server.wait_ready(240)
+        self.web = start_gunicorn(self.env, quiet=True)
+        if not wait_healthy(self.base, self.web):
             raise SystemExit("gunicorn did not become healthy")
-        closed_loop(sms_turns(base, token, report), 4, 3)  # warm up both workers
+        closed_loop(rest_turns(self.peer, report), 4, 2)
+        closed_loop(sms_turns(self.base, self.token, report), 4, 3)
+        return self
+
+    def stop(self) -> None:
+        """Stop every server and drop the scratch database."""
+        if self.web is not None:
+            stop(self.web)
+        for server in (self.peer, *self.replicas):
+            server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def cells(self, n: int) -> dict[str, Unit]:
+        """Each workload at one concurrency, in the order they are measured."""
+        sms = partial(sms_turns, self.base, self.token)
+        return {
+            f"raw_first_{n}": raw_parse(self.peer),
+            f"stack_first_{n}": rest_turns(self.peer, first_turn),
+            f"civicline_first_{n}": sms(first_turn),
+            f"stack_report_{n}": rest_turns(self.peer, report),
+            f"civicline_report_{n}": sms(report),
+        }
+
+
+def measure(stacks: Stacks) -> dict[str, dict[str, float]]:
+    """Every cell, one at a time, in ROUNDS interleaved rounds (so slow drifts in the machine's
+    other load hit every cell alike); SECONDS of load per cell in all."""
+    cells: dict[str, dict[str, float]] = {}
+    database = stacks.env["DATABASE_URL"]
+    for _ in range(ROUNDS):
         for n in CONCURRENCY:
-            first = closed_loop(sms_turns(base, token, first_turn), n, SECONDS)
-            out[f"civicline_first_{n}"] = first
-            before = count_cases(env["DATABASE_URL"])
-            cell = closed_loop(sms_turns(base, token, report), n, SECONDS)
-            cell["cases_filed"] = count_cases(env["DATABASE_URL"]) - before
-            out[f"civicline_report_{n}"] = cell
-    finally:
-        if web is not None:
-            stop(web)
-        for r in replicas:
-            r.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            for name, unit in stacks.cells(n).items():
+                before = count_cases(database) if name.startswith("civicline_report") else 0
+                measured = closed_loop(unit, n, SECONDS / ROUNDS)
+                if name.startswith("civicline_report"):
+                    measured["cases_filed"] = count_cases(database) - before
+                add(cells, name, measured)
+    return cells
 
 
 def table(cells: dict[str, dict[str, float]]) -> tuple[str, dict[str, object]]:
@@ -341,17 +367,18 @@ def main() -> None:
     """Measure every cell in turn (never two at once) and print the table."""
     logs = ROOT / "reports"
     logs.mkdir(exist_ok=True)
-    cells: dict[str, dict[str, float]] = {}
-    bench_peer(cells, logs)
-    bench_civicline(cells, logs)
+    stacks = Stacks(logs).start()
+    try:
+        cells = measure(stacks)
+    finally:
+        stacks.stop()
     text, summary = table(cells)
     for n in CONCURRENCY:
         filed = cells[f"civicline_report_{n}"]
         if filed["cases_filed"] != filed["units"]:
             print(f"warning: {filed['units']} reports sent at {n}, {filed['cases_filed']} filed")
-    result = {"seconds_per_cell": SECONDS, "cells": cells, **summary}
+    result = {"seconds_per_cell": SECONDS, "rounds": ROUNDS, "cells": cells, **summary}
     (logs / "bench-stack.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(cells, indent=2))
     print(text)
 
 
