@@ -24,6 +24,7 @@ from bot.spoken import redact_said, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred
+from cases.db import begin_read_only
 from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
@@ -88,6 +89,7 @@ class Engine:
         if turn.channel == "voice":  # numbers said in any of our languages are numbers
             for language in self.wording.languages[1:]:
                 text = redact_said(text, voice=True, language=language)
+        begin_read_only(db_session)  # what hear() reads takes no write lock (WAL readers)
         if turn.message_id and (
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
