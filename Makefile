@@ -34,8 +34,8 @@ lint: envs  ## ruff lint and format check
 format: envs  ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-bench: envs  ## latency benchmarks: webhook turn vs. Rasa parse; console pages; case pages; SMS p99 under public load; SMS p99 while a model is swapped; artifact store; photos; linked-case texts; overdue; notice broadcast; open data export
-	@$(PY) -m scripts.bench && $(PY) -m scripts.bench_console && $(PY) -m scripts.bench_case_page && $(PY) -m scripts.bench_load && $(PY) -m scripts.bench_activation && $(PY) -m scripts.bench_artifacts && $(PY) -m scripts.bench_photos && $(PY) -m scripts.bench_linked && $(PY) -m scripts.bench_overdue && $(PY) -m scripts.bench_broadcast && $(PY) -m scripts.bench_open_data
+bench: envs  ## latency benchmarks: webhook turn vs. Rasa parse; throughput vs. a plain Rasa assistant; console pages; case pages; SMS p99 under public load; SMS p99 while a model is swapped; artifact store; photos; linked-case texts; overdue; notice broadcast; open data export
+	@$(PY) -m scripts.bench && $(PY) -m scripts.bench_stack && $(PY) -m scripts.bench_console && $(PY) -m scripts.bench_case_page && $(PY) -m scripts.bench_load && $(PY) -m scripts.bench_activation && $(PY) -m scripts.bench_artifacts && $(PY) -m scripts.bench_photos && $(PY) -m scripts.bench_linked && $(PY) -m scripts.bench_overdue && $(PY) -m scripts.bench_broadcast && $(PY) -m scripts.bench_open_data
 
 load: envs model  ## the open-loop locust run on PostgreSQL: 32 requests/s for 10 min (ARGS="--minutes 1" for a trial)
 	@$(PY) -m scripts.load_run $(ARGS)

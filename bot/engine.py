@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from bot import by_number, calls, corrections, intents, keywords, notices
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
+from bot.expected import ExpectedAnswers
 from bot.fixcheck import FixCheckAnswers
+from bot.hearing import Heard, hear, parse_late, something_said
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.photos import PhotoFlow
@@ -22,11 +24,12 @@ from bot.spoken import redact_said, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
 from cases import conversations, deferred
+from cases.db import begin_read_only
 from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.service import find_case_number
-from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
+from nlu.client import FALLBACK_INTENT, NLU, Parse
 from telemetry import metrics
 from wording import Wording
 
@@ -41,19 +44,6 @@ SIMPLE = {
     "deny": ("ANYTHING_ELSE", "menu"),
     "cancel": ("NOTHING_TO_CANCEL", "menu"),
 }
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What was made of a message before its transaction: words, keyword, danger, NLU, language."""
-
-    text: str
-    keyword: str | None
-    danger: Assessment
-    parse: Parse | None
-    nlu_error: str | None
-    language: str
-    asked: bool  # the resident asked for this language (by name, or keypad 9 on a call)
 
 
 class Engine:
@@ -91,6 +81,7 @@ class Engine:
         )
         self.fix_checks = FixCheckAnswers(fix_checks or FixCheckRules())
         self.photos = PhotoFlow(catalog=catalog, reports=self.reports)
+        self.expected = ExpectedAnswers(catalog=catalog, streets=streets)
 
     # ---------------------------------------------------------------- the turn
     def handle(self, turn: Turn, *, db_session: Session) -> Reply:
@@ -99,41 +90,19 @@ class Engine:
         if turn.channel == "voice":  # numbers said in any of our languages are numbers
             for language in self.wording.languages[1:]:
                 text = redact_said(text, voice=True, language=language)
+        begin_read_only(db_session)  # what hear() reads takes no write lock (WAL readers)
         if turn.message_id and (
             stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
         ):
             return self._replay(stored)
-        keyword = keywords.compliance_keyword(text) if turn.channel == "sms" else None
-        if (
-            keyword == "opt_in"
-            and keywords.normalise(text) == "yes"
-            and not conversations.is_opted_out(db_session=db_session, phone=turn.sender)
-        ):
-            keyword = None  # a plain "yes" from a subscribed resident is an answer, not a keyword
-        languages, asked = self.switching.language(turn, text, keyword, db_session=db_session)
-        language = languages[0]
-        db_session.commit()  # release the read transaction before the (slow) NLU call
-        place_free = self.streets.without_streets(text, language=language)  # "Water St" is no water
-        danger = self.safety.lexicon(place_free)
-        parse, nlu_error = None, None
-        listen = keyword is None and not turn.digits and self._heard(turn, text)
-        if listen and danger.level < Danger.CLEAR and not asked:
-            said = intents.for_nlu(text)
-            try:
-                parse = self.nlu.parse(said, language=language)
-            except NLUError as exc:
-                nlu_error = str(exc)
-            if parse is not None and len(languages) > 1:
-                language, parse = self.switching.best_reading(self.nlu, said, languages, parse)
-                place_free = self.streets.without_streets(text, language=language)
-            danger = self.safety.assess(place_free, parse, found=danger)
-        heard = Heard(text, keyword, danger, parse, nlu_error, language, asked)
+        heard = hear(self, turn, text, db_session=db_session)  # commits the reads
         for attempt in range(3):
             try:
                 with db_session.begin():
                     reply, filed = self._turn(turn, heard, db_session)
                 # counted once committed, so a retried transaction is not counted twice
-                metrics.turn(turn.channel, parse.intent if parse else None)
+                intent = heard.parse.intent if heard.parse else None
+                metrics.turn(turn.channel, "expected_answer" if heard.expected else intent)
                 if filed:
                     metrics.case_filed(filed)
                 return reply
@@ -184,12 +153,7 @@ class Engine:
 
     def _heard(self, turn: Turn, text: str) -> bool:
         """Whether there is something to understand (voice: clear enough speech, or keys)."""
-        if turn.digits:
-            return True
-        if turn.channel != "voice":
-            return bool(text)
-        confident = turn.asr_confidence is None or turn.asr_confidence >= self.asr_min_confidence
-        return bool(text) and confident
+        return something_said(turn, text, self.asr_min_confidence)
 
     def _turn(self, turn: Turn, heard: Heard, db_session: Session) -> tuple[Reply, str | None]:
         """The turn's reply, and the service code of the case it filed (None if none)."""
@@ -221,6 +185,8 @@ class Engine:
             chosen=heard.asked,
             now=now,
         )
+        if heard.expected and not self.expected.clear(text, state, heard.language):
+            parse = parse_late(self.nlu, text, heard.language)  # another text moved the question
         d = Dialogue(conv, understood, parse, now, turn, state, self.wording, None, conv.language)
         if turn.media:  # stored on the conversation first, whatever happens next
             self.photos.receive(d, db_session)

@@ -280,6 +280,10 @@ class StreetDirectory:
 
     def __init__(self, streets: list[Street]):
         self.streets = sorted(streets, key=lambda s: -len(" ".join(s.core)))
+        # _score only matches a street whose name starts with the word's letter: look up those
+        self._by_initial: dict[str, list[Street]] = {}
+        for street in self.streets:
+            self._by_initial.setdefault(" ".join(street.core)[:1], []).append(street)
         cores = "|".join(re.escape(" ".join(s.core)).replace(r"\ ", r"\s+") for s in self.streets)
         aliases = "|".join(sorted(SUFFIX_OF, key=len, reverse=True))
         self._named = re.compile(rf"\b(\d+\s+)?({cores})\s+({aliases})\b\.?", re.IGNORECASE)
@@ -336,8 +340,9 @@ class StreetDirectory:
         hits: list[_Hit] = []
         i = 0
         while i < len(toks):
+            candidates = self._by_initial.get(toks[i][:1], [])
             best = max(
-                (h for street in self.streets if (h := self._score(toks, i, street, strict))),
+                (h for street in candidates if (h := self._score(toks, i, street, strict))),
                 key=lambda h: (h.end - h.start, h.score),
                 default=None,
             )

@@ -15,6 +15,7 @@ from bot.languages import LanguageDetector
 from bot.reports import ReportFlow
 from bot.state import Step
 from cases import conversations
+from cases.models import Conversation
 from cases.outbox import enqueue_sms
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 from wording import Wording
@@ -40,21 +41,23 @@ class Switching:
         )
 
     def language(
-        self, turn: Turn, text: str, keyword: str | None, *, db_session: Session
+        self,
+        turn: Turn,
+        text: str,
+        keyword: str | None,
+        live: Conversation | None,
+        *,
+        db_session: Session,
     ) -> tuple[tuple[str, ...], bool]:
         """The languages to read this message in (best first), and whether one was asked for.
 
         Asked for by name (or keypad 9 on a call), else identified on a conversation's first
         message (several when unsure: see best_reading), else the conversation's (a call
         changes only when asked: its speech recognition listens for one language at a time).
+        live: the sender's live conversation (`conversations.live_conversation`), if any.
         """
         current, new = conversations.current_language(
-            db_session=db_session,
-            channel=turn.channel,
-            sender=turn.sender,
-            call_sid=turn.call_sid,
-            now=self.clock(),
-            timeout=self.timeout,
+            db_session=db_session, conversation=live, sender=turn.sender
         )
         current = self.wording.language(current)
         if keyword:

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
+# The per-message queries, built once: SQLAlchemy then reuses their compiled SQL and cache key.
+TURN_BY_MESSAGE = select(Turn).where(Turn.message_id == bindparam("message_id"))
+ACTIVE = select(Conversation).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.sender == bindparam("sender"),
+    Conversation.status == "active",
+)
+# Inside the turn's write transaction: fresh from the row, never the copy an earlier read left.
+ACTIVE_FRESH = ACTIVE.execution_options(populate_existing=True)
+ACTIVE_LOCKED = ACTIVE_FRESH.with_for_update()
+ANY_TURN = select(Turn.id).where(Turn.conversation_id == bindparam("conversation_id")).limit(1)
+CALL = select(Conversation).where(Conversation.call_sid == bindparam("call_sid"))
+
 
 def find_turn(*, db_session: Session, message_id: str) -> Turn | None:
     """The stored turn for a Twilio message id, if this message was handled before."""
-    return db_session.scalars(select(Turn).where(Turn.message_id == message_id)).first()
+    return db_session.scalars(TURN_BY_MESSAGE, {"message_id": message_id}).first()
 
 
 def close_conversation(conversation: Conversation, *, reason: str, now: datetime) -> None:
@@ -30,7 +43,7 @@ def _live(conversation: Conversation | None, now: datetime, timeout: timedelta) 
     return not stale or conversation.handoff_status in ("waiting", "taken")
 
 
-def current_language(
+def live_conversation(
     *,
     db_session: Session,
     channel: str,
@@ -38,26 +51,25 @@ def current_language(
     call_sid: str | None,
     now: datetime,
     timeout: timedelta,
+) -> Conversation | None:
+    """The sender's conversation that carries on with this message (a call's own), or None."""
+    if call_sid:
+        return find_call(db_session=db_session, call_sid=call_sid)
+    conversation = db_session.scalars(ACTIVE, {"channel": channel, "sender": sender}).first()
+    return conversation if _live(conversation, now, timeout) else None
+
+
+def current_language(
+    *, db_session: Session, conversation: Conversation | None, sender: str
 ) -> tuple[str | None, bool]:
     """The language of the sender's live conversation, and whether nothing was said in it yet.
 
-    With no live conversation: the language the number last used (None if never seen), True.
+    conversation: the live one (`live_conversation`). With none: the language the number last
+    used (None if never seen), True.
     """
-    if call_sid:
-        conversation = find_call(db_session=db_session, call_sid=call_sid)
-    else:
-        conversation = db_session.scalars(
-            select(Conversation).where(
-                Conversation.channel == channel,
-                Conversation.sender == sender,
-                Conversation.status == "active",
-            )
-        ).first()
-    if conversation is None or not (call_sid or _live(conversation, now, timeout)):
+    if conversation is None:
         return remembered_language(db_session=db_session, phone=sender), True
-    said = db_session.scalars(
-        select(Turn.id).where(Turn.conversation_id == conversation.id).limit(1)
-    ).first()
+    said = db_session.scalars(ANY_TURN, {"conversation_id": conversation.id}).first()
     return conversation.language, said is None
 
 
@@ -88,14 +100,8 @@ def open_conversation(
     A conversation waiting for, or taken by, a person never goes stale: the resident's next
     text must reach the staff member, however long the queue took.
     """
-    query = select(Conversation).where(
-        Conversation.channel == channel,
-        Conversation.sender == sender,
-        Conversation.status == "active",
-    )
-    if db_session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    conversation = db_session.scalars(query).first()
+    query = ACTIVE_LOCKED if db_session.get_bind().dialect.name == "postgresql" else ACTIVE_FRESH
+    conversation = db_session.scalars(query, {"channel": channel, "sender": sender}).first()
     if conversation is not None and not _live(conversation, now, timeout):
         close_conversation(conversation, reason="timeout", now=now)
         db_session.flush()
@@ -139,7 +145,7 @@ def is_opted_out(*, db_session: Session, phone: str) -> bool:
 
 def find_call(*, db_session: Session, call_sid: str) -> Conversation | None:
     """The conversation of a phone call."""
-    return db_session.scalars(select(Conversation).where(Conversation.call_sid == call_sid)).first()
+    return db_session.scalars(CALL, {"call_sid": call_sid}).first()
 
 
 def open_call(*, db_session: Session, call_sid: str, caller: str, now: datetime) -> Conversation:

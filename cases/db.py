@@ -43,10 +43,22 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # IMMEDIATE takes the write lock up front, so two workers handling the same
-        # conversation serialise instead of failing on a lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # conversation serialise instead of failing on a lock upgrade. A read-only transaction
+        # (READ_ONLY) needs no lock in WAL: taking it made the other worker sleep in SQLite's
+        # busy handler (1, 2, 5, 10... ms) while this one only read.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_ONLY_OPTION = "civicline_read_only"
+
+
+def begin_read_only(db_session: Session) -> None:
+    """Start the session's transaction as a read (SQLite: no write lock); no-op if begun."""
+    if not db_session.in_transaction():
+        db_session.connection(execution_options={READ_ONLY_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from cases.conversations import is_opted_out
@@ -159,6 +159,12 @@ def queue_checks(
 
 
 # ------------------------------------------------------------------ answers
+# Asked on every text a resident sends while idle: built once, so its compiled SQL is reused.
+WAITING = (
+    select(FixCheck, OutboundMessage.status, OutboundMessage.sent_at)
+    .outerjoin(OutboundMessage, OutboundMessage.id == FixCheck.outbound_message_id)
+    .where(FixCheck.phone == bindparam("phone"), FixCheck.status.in_(("asked", "rating")))
+)
 
 
 def waiting(*, db_session: Session, phone: str, now: datetime, window: timedelta) -> list[FixCheck]:
@@ -167,11 +173,7 @@ def waiting(*, db_session: Session, phone: str, now: datetime, window: timedelta
     A question counts once its text went out, for `window`; older ones (and questions the
     outbox gave up on) are marked expired here.
     """
-    rows = db_session.execute(
-        select(FixCheck, OutboundMessage.status, OutboundMessage.sent_at)
-        .outerjoin(OutboundMessage, OutboundMessage.id == FixCheck.outbound_message_id)
-        .where(FixCheck.phone == phone, FixCheck.status.in_(("asked", "rating")))
-    ).all()
+    rows = db_session.execute(WAITING, {"phone": phone}).all()
     found: list[tuple[datetime, int, FixCheck]] = []
     for check, sent, sent_at in rows:
         if check.status == "rating":

@@ -75,6 +75,7 @@ class RasaClient:
         self.skip = skip
         self.language = language  # the language its servers serve (a metrics label)
         self._http = requests.Session()
+        self._http.trust_env = False  # loopback servers: no proxy or .netrc lookups per parse
         self._next = 0
 
     def _params(self) -> dict[str, str]:

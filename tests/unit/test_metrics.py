@@ -110,7 +110,7 @@ def text(client, body: str, headers: dict[str, str] | None = None, sender: str =
 
 def test_a_report_by_text_counts_its_turns_intent_latency_and_the_case_filed(client):
     turns = sample("civicline_turns_total", channel="sms", intent="pothole")
-    affirm = sample("civicline_turns_total", channel="sms", intent="affirm")
+    affirm = sample("civicline_turns_total", channel="sms", intent="expected_answer")  # "yes": no parse
     filed = sample("civicline_cases_filed_total", service_code="PW-POTHOLE")
     timed = sample(
         "civicline_http_request_duration_seconds_count",
@@ -121,7 +121,7 @@ def test_a_report_by_text_counts_its_turns_intent_latency_and_the_case_filed(cli
     for body in ("there's a huge pothole on Elm St", "in front of 120", "yes"):
         assert text(client, body).status_code == 200
     assert sample("civicline_turns_total", channel="sms", intent="pothole") == turns + 1
-    assert sample("civicline_turns_total", channel="sms", intent="affirm") == affirm + 1
+    assert sample("civicline_turns_total", channel="sms", intent="expected_answer") == affirm + 1
     assert sample("civicline_cases_filed_total", service_code="PW-POTHOLE") == filed + 1
     after = sample(
         "civicline_http_request_duration_seconds_count",
