@@ -110,7 +110,7 @@ def text(client, body: str, headers: dict[str, str] | None = None, sender: str =
 
 def test_a_report_by_text_counts_its_turns_intent_latency_and_the_case_filed(client):
     turns = sample("civicline_turns_total", channel="sms", intent="pothole")
-    affirm = sample("civicline_turns_total", channel="sms", intent="expected_answer")  # "yes": no parse
+    affirm = sample("civicline_turns_total", channel="sms", intent="expected_answer")  # "yes"
     filed = sample("civicline_cases_filed_total", service_code="PW-POTHOLE")
     timed = sample(
         "civicline_http_request_duration_seconds_count",
