@@ -16,17 +16,22 @@ import signal
 import sys
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from nlu import activation, fleet
+from cases import jobs
+from cases.models import utcnow
+from nlu import activation, fleet, versions
 from nlu.client import NLUError, RasaClient
+from nlu.job_processes import job_env
 from nlu.model_store import ModelMissing, cached_version, local_copy
 from settings import Settings
 
 log = logging.getLogger("civicline.reconcile")
+UNSTARTED_AFTER = timedelta(seconds=20)  # a queued training no process took up by then
 
 
 class Reconciler:
@@ -44,13 +49,15 @@ class Reconciler:
         pause_seconds: float = 1.0,
         load_timeout: float = 180.0,
         gone_after: float = 15.0,
+        train: Callable[[int], object] | None = None,
     ):
         self.sessions, self.machine, self.replicas = sessions, machine, replicas
         self.cache_dir, self.drain, self.pause = cache_dir, drain_seconds, pause_seconds
         self.load_timeout = load_timeout
         self.gone_after = timedelta(seconds=gone_after)
+        self.train = train  # starts `nlu.jobs train ID` on this machine
         urls = [u for group in replicas.values() for u in group]
-        self.client = RasaClient(",".join(urls), token, timeout=5.0)
+        self.client = RasaClient(",".join(urls) or "http://127.0.0.1", token, timeout=5.0)
         # (url, version, rollout job) that failed: not retried until another rollout asks again
         self.refused: set[tuple[str, int, int | None]] = set()
         self._job: int | None = None
@@ -142,8 +149,28 @@ class Reconciler:
             return
         self._swap(language, url, serving, want)
 
+    def pick_up_training(self, now: datetime | None = None) -> int | None:
+        """Start a training its requesting machine never started (it died): the job's
+        compare-and-set start lets exactly one machine run it; the version, if started here."""
+        if self.train is None:
+            return None
+        with self.sessions() as s:
+            job = jobs.holder(db_session=s, name=versions.TRAIN_LOCK)
+            if (
+                job is None
+                or job.status != "queued"
+                or job.target_id is None
+                or (now or utcnow()) - job.created_at < UNSTARTED_AFTER
+            ):
+                return None
+            version_id = job.target_id
+        log.info("training of v%s was never started: starting it here", version_id)
+        self.train(version_id)
+        return version_id
+
     def step(self) -> None:
         """One pass over every replica of this machine, then end any rollout that is complete."""
+        self.pick_up_training()
         for language, urls in self.replicas.items():
             for url in urls:
                 self.converge(language, url)
@@ -190,6 +217,7 @@ def from_settings(settings: Settings, sessions: sessionmaker[Session]) -> Reconc
         cache_dir=settings.model_dir / "cache",
         drain_seconds=settings.drain_seconds,
         gone_after=settings.replica_gone_seconds,
+        train=lambda version_id: versions.launch(version_id, job_env(settings)),
     )
 
 
