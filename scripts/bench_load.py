@@ -189,6 +189,7 @@ def main() -> None:
         os.environ,
         DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
         CIVICLINE_RASA_URL=rasa.url,
+        CIVICLINE_RASA_URL_ES="",  # English only (over a var/run.env from make run)
         CIVICLINE_RASA_TOKEN=rasa.token,
         TWILIO_AUTH_TOKEN=token,
         CIVICLINE_SECRET_KEY="bench-" + os.urandom(16).hex(),

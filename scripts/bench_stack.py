@@ -280,7 +280,7 @@ class Stacks:
             CIVICLINE_PUBLIC_URL=self.base,
             CIVICLINE_SECRET_KEY="bench-" + os.urandom(16).hex(),
         )
-        self.env.pop("CIVICLINE_RASA_URL_ES", None)
+        self.env["CIVICLINE_RASA_URL_ES"] = ""  # English only (over a var/run.env from make run)
         self.web: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Stacks:

@@ -353,6 +353,7 @@ def serve_and_run(
             os.environ,
             DATABASE_URL=postgres.url,
             CIVICLINE_RASA_URL=",".join(s.url for s in servers),
+            CIVICLINE_RASA_URL_ES="",  # English servers only (over a var/run.env from make run)
             CIVICLINE_RASA_TOKEN=token,
             CIVICLINE_PORT=str(port),
             CIVICLINE_PUBLIC_URL=base,
