@@ -54,30 +54,29 @@ class RasaServer:
         self.wait_ready(wait)
         return self
 
+    def command(self) -> list[str]:
+        """`rasa run` for this server (the token as one word: it may start with "-")."""
+        return [
+            str(rasa_bin()),
+            "run",
+            "--enable-api",
+            "--model",
+            str(self.model),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            f"--auth-token={self.token}",
+            "--log-file",
+            str(self.log_path),
+        ]
+
     def spawn(self) -> RasaServer:
         """Start the process without waiting (start several, then wait_ready on each)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
-                str(rasa_bin()),
-                "run",
-                "--enable-api",
-                "--model",
-                str(self.model),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--auth-token",
-                self.token,
-                "--log-file",
-                str(self.log_path),
-            ],
-            cwd=ROOT,
-            env=rasa_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            self.command(), cwd=ROOT, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT
         )
         return self
 
