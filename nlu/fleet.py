@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.db import begin_read_only
 from cases.fleet_models import NluTarget, RasaReplica
 from cases.models import utcnow
 from nlu.versions import active
@@ -24,9 +25,7 @@ GONE_AFTER = timedelta(seconds=15)  # a replica not reported for this long: its 
 
 def replica(*, db_session: Session, machine: str, url: str, language: str) -> RasaReplica:
     """This machine's row for a replica, created on first sight (a racing insert loses)."""
-    row = db_session.scalars(
-        select(RasaReplica).where(RasaReplica.machine == machine, RasaReplica.url == url)
-    ).first()
+    row = known(db_session=db_session, machine=machine, url=url)
     if row is not None:
         row.language = language
         return row
@@ -39,6 +38,13 @@ def replica(*, db_session: Session, machine: str, url: str, language: str) -> Ra
             select(RasaReplica).where(RasaReplica.machine == machine, RasaReplica.url == url)
         ).one()
     return row
+
+
+def known(*, db_session: Session, machine: str, url: str) -> RasaReplica | None:
+    """This machine's row for a replica, if it has reported before."""
+    return db_session.scalars(
+        select(RasaReplica).where(RasaReplica.machine == machine, RasaReplica.url == url)
+    ).first()
 
 
 def report(
@@ -131,6 +137,7 @@ class Rotation:
             if now - self._read_at >= self.ttl:
                 try:
                     with self.sessions() as s:
+                        begin_read_only(s)  # on the parse path: never SQLite's write lock
                         self._skip = out_of_rotation(db_session=s, machine=self.machine)
                 except SQLAlchemyError:  # the store is down: parse wherever we can
                     self._skip = frozenset()

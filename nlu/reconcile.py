@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import jobs
+from cases.db import begin_read_only
 from cases.models import utcnow
 from nlu import activation, fleet, versions
 from nlu.client import NLUError, RasaClient
@@ -129,9 +130,11 @@ class Reconciler:
     def converge(self, language: str, url: str) -> None:
         """Bring one replica to its language's wanted version (or just report it)."""
         with self.sessions() as s:
+            begin_read_only(s)  # every second on every machine: no SQLite write lock for a read
             want = fleet.wanted(db_session=s, language=language)
             job = activation.rollout(db_session=s, language=language)
             self._job = job.id if job is not None else None
+            row = fleet.known(db_session=s, machine=self.machine, url=url)
         refused = want is not None and (url, want, self._job) in self.refused
         try:
             serving = cached_version(self.client.status(url).get("model_file"))
@@ -139,6 +142,13 @@ class Reconciler:
             self._report(language, url, fleet.DOWN, error=str(exc)[:500], keep_version=True)
             return
         if want is None or serving == want or refused:
+            error = row.error if row is not None and refused else None
+            if row is not None and (row.state, row.version_id, row.error) == (
+                fleet.SERVING,
+                serving,
+                error,
+            ):
+                return  # nothing new to say: the heartbeat thread keeps the row fresh
             with self.sessions() as s, s.begin():
                 row = fleet.replica(db_session=s, machine=self.machine, url=url, language=language)
                 if row.state != fleet.FAILED or serving == want:
@@ -155,6 +165,7 @@ class Reconciler:
         if self.train is None:
             return None
         with self.sessions() as s:
+            begin_read_only(s)
             job = jobs.holder(db_session=s, name=versions.TRAIN_LOCK)
             if (
                 job is None
@@ -174,6 +185,10 @@ class Reconciler:
         for language, urls in self.replicas.items():
             for url in urls:
                 self.converge(language, url)
+            with self.sessions() as s:
+                begin_read_only(s)
+                if activation.rollout(db_session=s, language=language) is None:
+                    continue  # nothing to settle: no write transaction
             with self.sessions() as s, s.begin():
                 done = activation.settle(
                     db_session=s, language=language, gone_after=self.gone_after
