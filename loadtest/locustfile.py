@@ -28,7 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from locust import HttpUser, constant_pacing, task
+import gevent
+from locust import HttpUser, task
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # loadtest.scenario, by hand too
@@ -96,10 +97,26 @@ def signed(path: str, form: dict[str, str]) -> dict[str, str]:
     return {"X-Twilio-Signature": signature}
 
 
+def paced(user: Any) -> float:
+    """locust wait_time: until the user's next start on its own schedule (scenario.Schedule)."""
+    return user.schedule.next_wait()
+
+
+def stagger(user: Any) -> None:
+    """Give the user its schedule and wait for its first start, a random share of its pacing."""
+    user.schedule = scenario.Schedule(user.pacing)
+    gevent.sleep(user.schedule.first_wait())
+
+
 class Resident(HttpUser):
     """Shared webhook plumbing: a signed POST whose answer must be 2xx and valid TwiML."""
 
     abstract = True
+    pacing = scenario.PACING_SECONDS
+
+    def on_start(self) -> None:
+        """Start at a random phase of the pacing, not with the rest of locust's batch."""
+        stagger(self)
 
     def post_twiml(self, path: str, form: dict[str, str], name: str) -> str | None:
         """POST a signed webhook; the TwiML, or None after marking the request failed."""
@@ -128,10 +145,12 @@ class SmsReporter(Resident):
     """A resident texting a report: problem, then the address, then YES; a fresh number each."""
 
     fixed_count = PLAN["sms_report"].users
-    wait_time = constant_pacing(PLAN["sms_report"].pacing)
+    pacing = PLAN["sms_report"].pacing
+    wait_time = paced
 
     def on_start(self) -> None:
         """No conversation yet."""
+        super().on_start()
         self.conversation: dict[str, Any] | None = None
 
     def text(self, body: str) -> str | None:
@@ -202,10 +221,12 @@ class Caller(Resident):
     """A resident calling: report by speech, YES, no text, goodbye, then the status callback."""
 
     fixed_count = PLAN["voice_call"].users
-    wait_time = constant_pacing(PLAN["voice_call"].pacing)
+    pacing = PLAN["voice_call"].pacing
+    wait_time = paced
 
     def on_start(self) -> None:
         """No call yet."""
+        super().on_start()
         self.call: dict[str, Any] | None = None
 
     def form(self, **fields: str) -> dict[str, str]:
@@ -301,7 +322,8 @@ class StatusChecker(Resident):
     """A reporter texting "status 311-…" about a case filed earlier in the run."""
 
     fixed_count = PLAN["sms_status"].users
-    wait_time = constant_pacing(PLAN["sms_status"].pacing)
+    pacing = PLAN["sms_status"].pacing
+    wait_time = paced
 
     @task
     def check(self) -> None:
@@ -342,10 +364,13 @@ class Web(HttpUser):
 
     abstract = True
     host = WEB_HOST
+    pacing = scenario.PACING_SECONDS
 
     def on_start(self) -> None:
-        """Come from a distinct address (the app trusts one proxy hop in this run)."""
+        """Come from a distinct address (the app trusts one proxy hop in this run), at a
+        random phase of the pacing."""
         self.client.headers["X-Forwarded-For"] = client_address()
+        stagger(self)
 
     def get_ok(self, path: str, name: str, wanted: str = "") -> str | None:
         """GET a page; 2xx (no redirect to sign-in) containing `wanted`, else a failure."""
@@ -366,7 +391,8 @@ class ConsoleStaff(Web):
     """A supervisor signed in to the console: the case list, then a case page, in turn."""
 
     fixed_count = PLAN["console"].users
-    wait_time = constant_pacing(PLAN["console"].pacing)
+    pacing = PLAN["console"].pacing
+    wait_time = paced
     CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
     def on_start(self) -> None:
@@ -410,7 +436,8 @@ class Open311Reader(Web):
     """A public app or work-order system reading the Open311 API: lists, services, one request."""
 
     fixed_count = PLAN["open311"].users
-    wait_time = constant_pacing(PLAN["open311"].pacing)
+    pacing = PLAN["open311"].pacing
+    wait_time = paced
 
     def on_start(self) -> None:
         """Start with the request list."""

@@ -7,17 +7,23 @@ a slower answer does not delay the next arrival until it takes longer than the p
 (10 s, 66 times the 150 ms goal; the request timeout is set to the pacing too). A class with
 share `s` of the total rate `r` gets `round(r * s * PACING_SECONDS)` users, and its pacing is
 then recomputed as users / (r * s), so the class's arrival rate is exactly `r * s` whatever the
-rounding. Users are spawned at users / pacing per second, so their phases spread evenly over
-one pacing period and arrivals are uniform rather than in bursts. Console staff are paced at
-2.5 s (fewer users, fewer sign-ins): a console answer slower than that would slow their share.
+rounding. Locust starts users in batches (floor of the spawn rate, all at once, once a second),
+and its `constant_pacing` counts a user's first period from the moment it was started, so every
+batch's requests arrived within milliseconds of each other, once a second, for the whole run.
+Each user therefore keeps its own `Schedule`: a random phase within its pacing, then one start
+every pacing after it. Console staff are paced at 2.5 s (fewer users,
+fewer sign-ins): a console answer slower than that would slow their share.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import random
 import re
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +91,45 @@ def spawn_rate(plans: dict[str, ClassPlan]) -> float:
     """Locust's -r: start users over one pacing period, so arrivals are spread evenly."""
     longest = max(p.pacing for p in plans.values())
     return math.ceil(total_users(plans) / longest * 100) / 100
+
+
+def first_delay(pacing: float, rng: random.Random | None = None) -> float:
+    """Seconds a new user waits before its first request: a uniform share of its pacing, so
+    users started together in one of locust's batches do not send together ever after."""
+    return (rng or random).uniform(0.0, pacing)
+
+
+class Schedule:
+    """One user's open-loop start times: a random phase, then one start every `pacing` s."""
+
+    def __init__(
+        self,
+        pacing: float,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.pacing = pacing
+        self.clock = clock
+        self.due = clock() + first_delay(pacing, rng)
+
+    def first_wait(self) -> float:
+        """Seconds until the first start."""
+        return max(0.0, self.due - self.clock())
+
+    def next_wait(self) -> float:
+        """Seconds from the end of a task to the next start (0 when the task overran it); a
+        user more than a period behind starts again from now rather than bursting to catch up."""
+        self.due += self.pacing
+        now = self.clock()
+        if self.due < now - self.pacing:
+            self.due = now
+        return max(0.0, self.due - now)
+
+
+def ramp_seconds(plans: dict[str, ClassPlan]) -> float:
+    """Seconds until every user has sent its first request: spawning, then the first delay."""
+    longest = max(p.pacing for p in plans.values())
+    return total_users(plans) / spawn_rate(plans) + longest
 
 
 def twiml_root(xml: str) -> ET.Element:
