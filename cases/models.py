@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
     true,
 )
@@ -166,6 +167,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_duplicate_of", "duplicate_of"),
         Index("ix_cases_due_datetime", "due_datetime"),
+        # the duplicate check on every filing (cases.service.find_duplicate)
+        Index("ix_cases_duplicate_lookup", "service_code", func.lower(text("address"))),
     )
 
 

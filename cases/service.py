@@ -159,4 +159,4 @@ def find_duplicate(
         )
     else:
         return None
-    return db_session.scalars(query.order_by(Case.id)).first()
+    return db_session.scalars(query.order_by(Case.id).limit(1)).first()
