@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,10 +92,12 @@ class Engine:
             for language in self.wording.languages[1:]:
                 text = redact_said(text, voice=True, language=language)
         begin_read_only(db_session)  # what hear() reads takes no write lock (WAL readers)
-        if turn.message_id and (
-            stored := conversations.find_turn(db_session=db_session, message_id=turn.message_id)
+        if turn.message_id and conversations.handled_before(
+            db_session=db_session, message_id=turn.message_id
         ):
-            return self._replay(stored)
+            stored = conversations.find_turn(db_session=db_session, message_id=turn.message_id)
+            if stored is not None:
+                return self._replay(stored)
         heard = hear(self, turn, text, db_session=db_session)  # commits the reads
         for attempt in range(3):
             try:
@@ -214,29 +217,33 @@ class Engine:
             state.last_question = reply.text
         conv.state = state.to_json()
         conv.last_activity_at = now
-        db_session.add(
-            TurnRow(
-                conversation_id=conv.id,
-                message_id=turn.message_id,
-                channel=turn.channel,
-                text=text if not turn.digits else f"[keypad] {turn.digits}",
-                asr_confidence=turn.asr_confidence,
-                intent=parse.intent if parse else None,
-                confidence=parse.confidence if parse else None,
-                entities=parse.entities if parse else [],
-                ranking=intents.top_intents(parse),
-                danger=danger.reason if danger.level > Danger.NONE else None,
-                nlu_error=heard.nlu_error,
-                reply=reply.text,
-                reply_kind=reply.kind,
-                received_at=now,
-                replied_at=self.clock(),
-                case_id=d.case.id if d.case else None,
-            )
-        )
         if keyword == "opt_out":
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
+        # one INSERT statement, not the unit of work: nothing reads the row back in this turn
+        db_session.execute(
+            insert(TurnRow),
+            [
+                dict(
+                    conversation_id=conv.id,
+                    message_id=turn.message_id,
+                    channel=turn.channel,
+                    text=text if not turn.digits else f"[keypad] {turn.digits}",
+                    asr_confidence=turn.asr_confidence,
+                    intent=parse.intent if parse else None,
+                    confidence=parse.confidence if parse else None,
+                    entities=parse.entities if parse else [],
+                    ranking=intents.top_intents(parse),
+                    danger=danger.reason if danger.level > Danger.NONE else None,
+                    nlu_error=heard.nlu_error,
+                    reply=reply.text,
+                    reply_kind=reply.kind,
+                    received_at=now,
+                    replied_at=self.clock(),
+                    case_id=d.case.id if d.case else None,
+                )
+            ],
+        )
         keys = turn.channel == "voice"  # every step takes keys: 8 text, 9 language, 0 operator
         filed = d.case.service_code if reply.kind == "filed" and d.case else None
         return Reply(

@@ -44,6 +44,8 @@ def fold(text: str) -> str:
 
     The one accent folding: danger words, choices, language names and word lists all use it.
     """
+    if text.isascii():  # most messages: nothing to decompose, no ¿ or ¡
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
     return text.replace("¿", " ").replace("¡", " ")

@@ -11,6 +11,7 @@ from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
 # The per-message queries, built once: SQLAlchemy then reuses their compiled SQL and cache key.
 TURN_BY_MESSAGE = select(Turn).where(Turn.message_id == bindparam("message_id"))
+TURN_ID_BY_MESSAGE = select(Turn.id).where(Turn.message_id == bindparam("message_id"))
 ACTIVE = select(Conversation).where(
     Conversation.channel == bindparam("channel"),
     Conversation.sender == bindparam("sender"),
@@ -26,6 +27,12 @@ CALL = select(Conversation).where(Conversation.call_sid == bindparam("call_sid")
 def find_turn(*, db_session: Session, message_id: str) -> Turn | None:
     """The stored turn for a Twilio message id, if this message was handled before."""
     return db_session.scalars(TURN_BY_MESSAGE, {"message_id": message_id}).first()
+
+
+def handled_before(*, db_session: Session, message_id: str) -> bool:
+    """Whether a Twilio message id has a stored turn (every message asks; only retries have)."""
+    found = db_session.execute(TURN_ID_BY_MESSAGE, {"message_id": message_id}).first()
+    return found is not None
 
 
 def close_conversation(conversation: Conversation, *, reason: str, now: datetime) -> None:
