@@ -2,7 +2,7 @@
 
 Locust is closed-loop by default (a user sends its next request only after the last answer).
 The run is made open-loop by pacing: every simulated person starts one request every
-`PACING_SECONDS`, measured from the start of the previous one (locust's `constant_pacing`), so
+`PACING_SECONDS`, measured from the start of the previous one (`Schedule` below), so
 a slower answer does not delay the next arrival until it takes longer than the pacing itself
 (10 s, 66 times the 150 ms goal; the request timeout is set to the pacing too). A class with
 share `s` of the total rate `r` gets `round(r * s * PACING_SECONDS)` users, and its pacing is

@@ -254,7 +254,7 @@ def summary(
         f"- machine: {machine_line}",
         f"- commit: {commit_line}",
         f"- set-up: PostgreSQL (throwaway), 2 Rasa replicas, gunicorn {workers}, "
-        "outbound texts not sent; locust headless, open-loop by constant pacing "
+        "outbound texts not sent; locust headless, open-loop by constant pacing at a random phase "
         f"({users} users, loadtest/scenario.py)",
         f"- achieved rate: {requests_total / run_seconds:.2f} requests/s over the whole run "
         f"({requests_total} requests in {run_seconds:.0f} s, ramp included)"
