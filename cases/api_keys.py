@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.models import ApiKey, utcnow
+from cases.admin_models import ApiKey
+from cases.models import utcnow
 
 
 class ApiKeyError(ValueError):

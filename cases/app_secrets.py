@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.models import AppSecret, utcnow
+from cases.admin_models import AppSecret
+from cases.models import utcnow
 
 COOKIE_KEY = "console_cookie_key"
 

@@ -21,7 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from cases.models import Artifact, utcnow
+from cases.media_models import Artifact
+from cases.models import utcnow
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.models import AuditEntry, User, utcnow
+from cases.admin_models import AuditEntry, User
+from cases.models import utcnow
 
 
 def record(

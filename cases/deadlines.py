@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases.admin_models import User
 from cases.audit import record
 from cases.enums import OPEN_STATUSES
-from cases.models import Case, CaseEvent, User, utcnow
+from cases.models import Case, CaseEvent, utcnow
 from cases.public import case_link
 from datafiles import load_yaml
 from wording import Wording

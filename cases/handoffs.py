@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.admin_models import User
 from cases.audit import record
-from cases.models import Conversation, OutboundMessage, User, utcnow
+from cases.models import Conversation, OutboundMessage, utcnow
 from cases.outbox import enqueue_sms
 from cases.redact import redact
 

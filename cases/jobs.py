@@ -23,7 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.models import Job, JobLock, utcnow
+from cases.job_models import Job, JobLock
+from cases.models import utcnow
 
 HEARTBEAT_EVERY = 5.0  # seconds between a running job's heartbeats
 STALE_AFTER = timedelta(seconds=60)  # no heartbeat for this long: the job's process is dead

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.admin_models import User
 from cases.audit import record
 from cases.enums import OPEN_STATUSES, RESOLUTIONS, STATUSES, CaseStatus, Resolution
 from cases.fix_checks import FixCheckRules, cancel_unsent, queue_checks, record_answer
-from cases.models import Case, CaseEvent, FixCheck, User, utcnow
+from cases.models import Case, CaseEvent, FixCheck, utcnow
 from cases.public import PublicPolicy
 from cases.redact import redact
 from cases.updates import follow, notify

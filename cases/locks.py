@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cases.models import JobRun
+from cases.job_models import JobRun
 
 
 def _ensure_row(db_session: Session, name: str) -> None:

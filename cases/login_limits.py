@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.models import LoginAttempt
+from cases.admin_models import LoginAttempt
 
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_IP = 20

@@ -19,7 +19,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from cases.fix_checks import FixCheckRules
-from cases.models import AlertSubscription, Case, Notice, OptOut, OutboundMessage, utcnow
+from cases.models import Case, OptOut, OutboundMessage, utcnow
+from cases.notice_models import AlertSubscription, Notice
 from cases.service import create_case, get_case
 
 REASON = "notice"  # the outbox reason of broadcast texts

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cases import images
 from cases.artifacts import ArtifactStore, new_key, open_store
-from cases.models import Photo
+from cases.media_models import Photo
 from cases.outbox import retry_delay
 from cases.photos import GIVE_UP_AFTER, LEASE, due
 

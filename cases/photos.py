@@ -23,9 +23,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cases import images
+from cases.admin_models import User
 from cases.artifacts import Stored, new_key, open_store
 from cases.audit import record
-from cases.models import Case, Photo, User, utcnow
+from cases.media_models import Photo
+from cases.models import Case, utcnow
 
 MAX_PER_CASE = 5  # residents' photos on one case (and on one report being made)
 MAX_STAFF_PER_CASE = 5  # staff uploads on one case, counted apart

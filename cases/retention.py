@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from cases import locks
 from cases.audit import record
-from cases.models import ModelVersion, Turn
+from cases.models import Turn
+from cases.nlu_models import ModelVersion
 from cases.retention_rules import ACTOR, KINDS, STEPS, Applier, Policy, Selector, expired
 
 __all__ = ["JOB", "KINDS", "Policy", "RetentionBusy", "preview", "run", "sweep_model_files"]

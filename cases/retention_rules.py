@@ -15,18 +15,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from cases.admin_models import LoginAttempt
 from cases.artifacts import open_store
 from cases.login_limits import PAIR_MEMORY, WINDOW
-from cases.models import (
-    Case,
-    Conversation,
-    LoginAttempt,
-    ModelVersion,
-    OutboundMessage,
-    Photo,
-    TrainingCandidate,
-    Turn,
-)
+from cases.media_models import Photo
+from cases.models import Case, Conversation, OutboundMessage, Turn
+from cases.nlu_models import ModelVersion, TrainingCandidate
 from cases.photos import delete_photos
 
 LOGIN_LIMIT_WINDOW = max(WINDOW, PAIR_MEMORY)  # what the sign-in limiter still reads

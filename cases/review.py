@@ -9,9 +9,11 @@ from typing import TypeVar
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from cases.admin_models import User
 from cases.audit import record
 from cases.enums import OPEN_STATUSES
-from cases.models import Case, Conversation, TrainingCandidate, Turn, User, utcnow
+from cases.models import Case, Conversation, Turn, utcnow
+from cases.nlu_models import TrainingCandidate
 
 T = TypeVar("T")
 LOW_CONFIDENCE = 0.6

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cases.models import StaffSession, User, utcnow
+from cases.admin_models import StaffSession, User
+from cases.models import utcnow
 
 LIFETIME = timedelta(hours=10)  # also the cookie's lifetime
 KEEP_ENDED = timedelta(days=1)  # ended and expired rows are deleted this long after expiry

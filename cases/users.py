@@ -9,9 +9,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases.admin_models import LoginAttempt, User
 from cases.login_limits import RateLimited as RateLimited  # raised by authenticate
 from cases.login_limits import check
-from cases.models import LoginAttempt, User, utcnow
+from cases.models import utcnow
 from cases.staff_sessions import end_user_sessions
 
 ROLES = ("supervisor", "admin")

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from bot.catalog import CONVERSATION_INTENTS
 from cases import photos
-from cases.models import Case, Conversation, OutboundMessage, Photo, Turn, User
+from cases.admin_models import User
+from cases.media_models import Photo
+from cases.models import Case, Conversation, OutboundMessage, Turn
 from cases.review import ConversationFilters, flag_turn, list_conversations, turn_summaries
 from console.blueprint import bp, login_required, runtime
 from console.filters import choice, day, flag, page

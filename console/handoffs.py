@@ -7,7 +7,8 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from cases import handoffs
-from cases.models import Conversation, User, utcnow
+from cases.admin_models import User
+from cases.models import Conversation, utcnow
 from console.blueprint import bp, login_required, runtime
 
 

@@ -22,7 +22,9 @@ from flask import (
 from sqlalchemy import func, select
 
 from cases import jobs
-from cases.models import Job, ModelVersion, TrainingCandidate, Turn, utcnow
+from cases.job_models import Job
+from cases.models import Turn, utcnow
+from cases.nlu_models import ModelVersion, TrainingCandidate
 from console.blueprint import bp, login_required, runtime
 from console.conversations import intents as all_intents
 from nlu import activation, curation, fleet, model_store, training_store, versions

@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from cases.models import Job, ModelVersion
+from cases.job_models import Job
+from cases.nlu_models import ModelVersion
 from nlu import activation, reconcile, training_store, versions
 from nlu.languages import DEFAULT, LANGUAGES
 

@@ -10,7 +10,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from cases import notices
 from cases.audit import record
-from cases.models import Notice, utcnow
+from cases.models import utcnow
+from cases.notice_models import Notice
 from console.blueprint import bp, login_required, runtime
 from runtime import fix_check_rules
 

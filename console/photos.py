@@ -12,7 +12,8 @@ from typing import Any
 from flask import Response, abort, flash, g, redirect, request, url_for
 
 from cases import images, photos
-from cases.models import Case, Photo
+from cases.media_models import Photo
+from cases.models import Case
 from console.blueprint import (
     BODY_LIMITS,
     bp,

@@ -20,9 +20,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cases import jobs
+from cases.admin_models import User
 from cases.audit import record
 from cases.fleet_models import NluTarget
-from cases.models import Job, ModelVersion, User, utcnow
+from cases.job_models import Job
+from cases.models import utcnow
+from cases.nlu_models import ModelVersion
 from nlu import fleet
 from nlu.languages import DEFAULT, lookup
 from nlu.model_store import has_model

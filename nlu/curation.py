@@ -8,8 +8,10 @@ from pathlib import Path
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.admin_models import User
 from cases.audit import record
-from cases.models import TrainingCandidate, TrainingExample, Turn, User, utcnow
+from cases.models import Turn, utcnow
+from cases.nlu_models import TrainingCandidate, TrainingExample
 from cases.redact import redact
 from nlu import training_store
 from nlu.training_data import TrainingDataError, plain

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cases.artifacts import open_store
-from cases.models import ModelVersion
+from cases.nlu_models import ModelVersion
 
 CONTENT_TYPE = "application/gzip"
 _CACHED = re.compile(r"v(\d+)\.tar\.gz")

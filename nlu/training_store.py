@@ -18,14 +18,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.admin_models import User
 from cases.audit import record
-from cases.models import (
-    TrainingDataSeed,
-    TrainingExample,
-    TrainingSnapshot,
-    User,
-    utcnow,
-)
+from cases.models import utcnow
+from cases.nlu_models import TrainingDataSeed, TrainingExample, TrainingSnapshot
 from nlu.languages import DEFAULT, ROOT, lookup
 from nlu.training_data import TrainingDataError, check_text, parse, plain, render, validate_yaml
 

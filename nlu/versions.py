@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases import jobs
+from cases.admin_models import User
 from cases.audit import record
-from cases.models import ModelVersion, User, utcnow
+from cases.models import utcnow
+from cases.nlu_models import ModelVersion
 from nlu import training_store
 from nlu.evaluate import bot_label, load_examples, parse_offline, rasa_test_nlu, runtime_scores
 from nlu.languages import DEFAULT, lookup

@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cases.models import CatalogChangeset, utcnow
+from cases.admin_models import CatalogChangeset
+from cases.models import utcnow
 
 
 def catalog_files(data_dir: Path) -> list[Path]:

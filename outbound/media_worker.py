@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases import images, photo_jobs
 from cases.db import make_engine, make_session_factory
-from cases.models import Conversation, Photo, utcnow
+from cases.media_models import Photo
+from cases.models import Conversation, utcnow
 from cases.outbox import enqueue_sms
 from outbound.loop import run_until_stopped
 from outbound.twilio_media import MediaError, TooBig, TwilioMedia

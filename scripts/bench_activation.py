@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cases.db import make_engine, make_session_factory
+from cases.job_models import Job
 from cases.migrate import upgrade
-from cases.models import Job, ModelVersion
+from cases.nlu_models import ModelVersion
 from nlu import activation, versions
 from nlu.model_store import local_copy, save_model
 from nlu.rasa_cli import ensure_model

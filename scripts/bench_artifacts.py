@@ -19,7 +19,7 @@ from pathlib import Path
 from cases.artifacts import open_store
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from cases.models import ModelVersion
+from cases.nlu_models import ModelVersion
 from nlu.model_store import local_copy, save_model
 from nlu.rasa_cli import ensure_model
 from settings import ROOT

@@ -19,7 +19,8 @@ from sqlalchemy import func, insert, select
 from cases import notices
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from cases.models import AlertSubscription, Notice, OptOut, OutboundMessage
+from cases.models import OptOut, OutboundMessage
+from cases.notice_models import AlertSubscription, Notice
 from runtime import fix_check_rules
 from settings import ROOT, Settings
 

@@ -28,9 +28,10 @@ from sqlalchemy import insert
 from werkzeug.serving import make_server
 
 from app import create_app
+from cases.admin_models import User
 from cases.lifecycle import new_token
 from cases.migrate import upgrade
-from cases.models import Case, CaseEvent, CaseView, User, utcnow
+from cases.models import Case, CaseEvent, CaseView, utcnow
 from cases.users import create_user
 from nlu.server import free_port
 from settings import ROOT, Settings

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app import create_app
+from cases.admin_models import User
 from cases.conversations import set_opt_out
 from cases.lifecycle import Change, update_case
 from cases.migrate import upgrade
-from cases.models import Case, OutboundMessage, User, utcnow
+from cases.models import Case, OutboundMessage, utcnow
 from cases.service import create_case
 from cases.updates import follow
 from cases.users import create_user

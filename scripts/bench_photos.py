@@ -21,8 +21,9 @@ from sqlalchemy import select
 from cases import images, photos
 from cases.artifacts import open_store
 from cases.db import make_engine, make_session_factory
+from cases.media_models import Photo
 from cases.migrate import upgrade
-from cases.models import Conversation, Photo, utcnow
+from cases.models import Conversation, utcnow
 from outbound.media_worker import process_due
 from outbound.twilio_media import TwilioMedia
 from settings import ROOT

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
-from cases.models import ModelVersion
+from cases.nlu_models import ModelVersion
 from nlu import fleet, versions
 from nlu.languages import DEFAULT, LANGUAGES
 from nlu.model_store import ModelMissing, local_copy

@@ -22,7 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.fleet_models import NluTarget, RasaReplica
-from cases.models import Conversation, Job, ModelVersion, OutboundMessage, utcnow
+from cases.job_models import Job
+from cases.models import Conversation, OutboundMessage, utcnow
+from cases.nlu_models import ModelVersion
 
 log = logging.getLogger("civicline.metrics")
 REPLICA_TIMEOUT = 0.5  # seconds per /status: a scrape must stay quick even with a replica down

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app import create_app
 from bot.dialogue import Media
 from bot.engine import Turn
-from cases.models import Artifact, Photo
+from cases.media_models import Artifact, Photo
 from outbound.media_worker import drain, make_wording
 from outbound.twilio_media import TwilioMedia
 from tests.console_helpers import add_staff, csrf, sign_in

@@ -10,9 +10,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from cases.admin_models import User
 from cases.lifecycle import Change, update_case
 from cases.migrate import upgrade
-from cases.models import Case, User
+from cases.models import Case
 from cases.public import case_link
 from cases.service import create_case
 from nlu.server import free_port

@@ -120,7 +120,7 @@ def test_login_page(live, page):
 
 def test_model_page_follows_training_with_its_static_script(live, page):
     base, app, _ = live
-    from cases.models import ModelVersion
+    from cases.nlu_models import ModelVersion
 
     sessions = app.extensions["civicline"].Session
     with sessions() as s, s.begin():

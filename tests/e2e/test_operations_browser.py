@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from cases import notices
 from cases.deadlines import default_calendar
-from cases.models import Notice, utcnow
+from cases.models import utcnow
+from cases.notice_models import Notice
 from cases.service import create_case
 from tests.e2e.conftest import SHOTS
 from tests.e2e.test_console_browser import sign_in

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from cases.admin_models import User
 from cases.case_page import record_staff_view
 from cases.lifecycle import Change, reopen, update_case
-from cases.models import Case, CaseEvent, CaseView, User
+from cases.models import Case, CaseEvent, CaseView
 from cases.service import create_case
 from cases.users import create_user
 from tests.console_helpers import add_staff, sign_in

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, Case, Conversation, OutboundMessage, TrainingCandidate, Turn
+from cases.admin_models import AuditEntry
+from cases.models import Case, Conversation, OutboundMessage, Turn
+from cases.nlu_models import TrainingCandidate
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in, text
 from tests.fakes import FakeNLU
 

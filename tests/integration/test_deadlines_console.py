@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry, Case, CaseEvent, CaseFollower, OptOut, OutboundMessage, utcnow
+from cases.admin_models import AuditEntry
+from cases.models import Case, CaseEvent, CaseFollower, OptOut, OutboundMessage, utcnow
 from cases.service import create_case
 from tests.console_helpers import add_staff, csrf, sign_in
 from tests.fakes import FakeNLU

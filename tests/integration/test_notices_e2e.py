@@ -16,7 +16,8 @@ import requests
 from sqlalchemy import select
 
 from cases.db import make_engine, make_session_factory
-from cases.models import AlertSubscription, Case, CaseFollower, Notice, OutboundMessage, utcnow
+from cases.models import Case, CaseFollower, OutboundMessage, utcnow
+from cases.notice_models import AlertSubscription, Notice
 from cases.users import create_user
 from outbound.sender import TwilioSender
 from outbound.worker import deliver_due

@@ -14,7 +14,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from cases import photo_jobs, photos
-from cases.models import Artifact, AuditEntry, Case, OutboundMessage, utcnow
+from cases.admin_models import AuditEntry
+from cases.media_models import Artifact
+from cases.models import Case, OutboundMessage, utcnow
 from outbound.media_worker import drain
 from outbound.twilio_media import TwilioMedia
 from tests.console_helpers import csrf

@@ -13,8 +13,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from cases.db import make_engine, make_session_factory
+from cases.media_models import Artifact, Photo
 from cases.migrate import upgrade
-from cases.models import Artifact, Case, Photo
+from cases.models import Case
 from outbound.media_worker import drain
 from outbound.twilio_media import TwilioMedia
 from scripts.chat import post

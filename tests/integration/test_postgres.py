@@ -121,9 +121,10 @@ def test_open311_and_console_search_on_postgres(app):
 def test_is_it_fixed_on_postgres_two_answers_at_once_reopen_once(app):
     from datetime import timedelta
 
+    from cases.admin_models import User
     from cases.fix_checks import FixCheckRules
     from cases.lifecycle import Change, update_case
-    from cases.models import FixCheck, OutboundMessage, User
+    from cases.models import FixCheck, OutboundMessage
     from cases.stats import dashboard
     from cases.users import create_user
 
@@ -157,7 +158,7 @@ def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(a
     from bot.dialogue import Media
     from cases import photo_jobs
     from cases.artifacts import open_store
-    from cases.models import Photo
+    from cases.media_models import Photo
 
     rt = app.extensions["civicline"]
     urls = [
@@ -187,7 +188,7 @@ def test_photos_on_postgres_once_per_retry_claims_skip_locked_bytes_round_trip(a
 
 
 def test_training_data_on_postgres_seeds_once_refuses_a_racing_duplicate_and_exports(app):
-    from cases.models import TrainingDataSeed, TrainingExample
+    from cases.nlu_models import TrainingDataSeed, TrainingExample
     from nlu import training_store
     from nlu.training_data import TrainingDataError, parse
     from nlu.training_store import Change

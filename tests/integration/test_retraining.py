@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import AuditEntry
+from cases.admin_models import AuditEntry
 from nlu import training_store, versions
 from nlu.training_data import parse
 from settings import ROOT

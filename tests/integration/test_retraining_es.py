@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cases.models import Job, ModelVersion
+from cases.job_models import Job
+from cases.nlu_models import ModelVersion
 from nlu import training_store, versions
 from nlu.languages import LANGUAGES
 from nlu.model_store import local_copy, save_model

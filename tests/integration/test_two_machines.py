@@ -26,10 +26,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from cases.admin_models import AuditEntry
 from cases.db import make_engine, make_session_factory
 from cases.fleet_models import RasaReplica
+from cases.job_models import Job
 from cases.migrate import upgrade
-from cases.models import AuditEntry, Job, ModelVersion, TrainingExample
+from cases.nlu_models import ModelVersion, TrainingExample
 from cases.users import create_user
 from nlu import versions
 from nlu.model_store import local_copy

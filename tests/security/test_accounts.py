@@ -16,16 +16,10 @@ import requests
 from sqlalchemy import select
 
 from app import create_app
+from cases.admin_models import AppSecret, AuditEntry, LoginAttempt, User
 from cases.app_secrets import shared_secret
-from cases.models import (
-    AppSecret,
-    AuditEntry,
-    Conversation,
-    LoginAttempt,
-    ModelVersion,
-    User,
-    utcnow,
-)
+from cases.models import Conversation, utcnow
+from cases.nlu_models import ModelVersion
 from cases.users import RateLimited, authenticate, create_user
 from tests.conftest import AUTH_TOKEN
 from tests.console_helpers import PASSWORD, add_staff, csrf, sign_in, text

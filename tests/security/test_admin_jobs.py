@@ -24,10 +24,13 @@ from sqlalchemy import select
 
 from app import create_app
 from cases import jobs
+from cases.admin_models import AuditEntry
 from cases.db import make_engine, make_session_factory
 from cases.fleet_models import NluTarget
+from cases.job_models import Job, JobLock
 from cases.migrate import upgrade
-from cases.models import AuditEntry, Job, JobLock, ModelVersion, utcnow
+from cases.models import utcnow
+from cases.nlu_models import ModelVersion
 from cases.users import create_user
 from nlu import activation, fleet, versions
 from nlu.model_store import local_copy, save_model

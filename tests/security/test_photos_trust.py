@@ -11,7 +11,8 @@ from PIL import Image, ImageChops
 from sqlalchemy import select
 
 from cases import photos
-from cases.models import AuditEntry, Case
+from cases.admin_models import AuditEntry
+from cases.models import Case
 from cases.photos import approved_photos
 from tests.photo_fixtures import (  # noqa: F401  (fixtures)
     all_photos,

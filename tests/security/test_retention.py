@@ -11,19 +11,12 @@ from sqlalchemy import event, select
 
 from app import create_app
 from cases import locks, retention
+from cases.admin_models import AuditEntry, LoginAttempt
 from cases.db import make_engine, make_session_factory
 from cases.login_limits import FREE_FAILURES as MAX_FAILURES_PER_USER
 from cases.login_limits import RateLimited
-from cases.models import (
-    AuditEntry,
-    Case,
-    Conversation,
-    LoginAttempt,
-    ModelVersion,
-    OutboundMessage,
-    TrainingCandidate,
-    Turn,
-)
+from cases.models import Case, Conversation, OutboundMessage, Turn
+from cases.nlu_models import ModelVersion, TrainingCandidate
 from cases.users import authenticate, create_user
 from tests.fakes import FakeNLU
 

@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from app import create_app
 from cases import notices
-from cases.models import AuditEntry, Case, Notice, OptOut, OutboundMessage, utcnow
+from cases.admin_models import AuditEntry
+from cases.models import Case, OptOut, OutboundMessage, utcnow
+from cases.notice_models import Notice
 from tests.console_helpers import add_staff, csrf, sign_in
 from tests.fakes import FakeNLU
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.engine import Turn
+from cases.admin_models import User
 from cases.conversations import set_opt_out
 from cases.fix_checks import FixCheckRules
 from cases.lifecycle import Change, reopen, update_case
-from cases.models import Case, CaseFollower, Conversation, FixCheck, OutboundMessage, User
+from cases.models import Case, CaseFollower, Conversation, FixCheck, OutboundMessage
 from cases.models import Turn as TurnRow
 from cases.service import create_case
 from cases.stats import dashboard, outcomes

@@ -17,8 +17,9 @@ from prometheus_client import REGISTRY
 import telemetry
 from app import create_app
 from cases.fleet_models import RasaReplica
+from cases.job_models import Job
 from cases.migrate import upgrade
-from cases.models import Conversation, Job, OutboundMessage, utcnow
+from cases.models import Conversation, OutboundMessage, utcnow
 from cases.outbox import enqueue_sms
 from nlu.client import RasaClient
 from ops.metrics import allowed

@@ -12,15 +12,8 @@ from sqlalchemy import func, select
 from bot.engine import Turn
 from cases import notices
 from cases.fix_checks import FixCheckRules
-from cases.models import (
-    AlertSubscription,
-    Case,
-    CaseFollower,
-    Notice,
-    OptOut,
-    OutboundMessage,
-    utcnow,
-)
+from cases.models import Case, CaseFollower, OptOut, OutboundMessage, utcnow
+from cases.notice_models import AlertSubscription, Notice
 
 PHONE = "+15550107001"
 _ids = itertools.count(1)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.dialogue import Media
 from bot.engine import Turn
-from cases.models import Case, Photo
+from cases.media_models import Photo
+from cases.models import Case
 from cases.models import Turn as TurnRow
 from webhooks.sms import media as form_media
 

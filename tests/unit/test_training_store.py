@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from cases.admin_models import AuditEntry
 from cases.db import make_engine, make_session_factory
-from cases.models import AuditEntry, ModelVersion, TrainingDataSeed, TrainingExample
+from cases.nlu_models import ModelVersion, TrainingDataSeed, TrainingExample
 from cases.users import create_user
 from nlu import training_store
 from nlu.training_data import TrainingDataError, parse
