@@ -38,6 +38,7 @@ from cases.models import Case
 from nlu.rasa_cli import cache_dir, ensure_model, rasa_bin, rasa_env, run_rasa
 from nlu.server import RasaServer, free_port
 from scripts.chat import TO
+from scripts.cpu import busy_cpu_seconds, cpu_seconds, own_cpu_seconds
 from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT
 
@@ -305,6 +306,13 @@ class Stacks:
             server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def processes(self) -> dict[str, int]:
+        """The process (with its children) behind each part, for CPU accounting."""
+        found = {"peer": self.peer.proc.pid if self.peer.proc else 0}
+        found |= {f"replica{i}": r.proc.pid for i, r in enumerate(self.replicas) if r.proc}
+        found["app"] = self.web.pid if self.web else 0
+        return {name: pid for name, pid in found.items() if pid}
+
     def cells(self, n: int) -> dict[str, Unit]:
         """Each workload at one concurrency, in the order they are measured."""
         sms = partial(sms_turns, self.base, self.token)
@@ -317,20 +325,55 @@ class Stacks:
         }
 
 
+def cpu_now(processes: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each part, by this process's clients and by the machine."""
+    used = {f"cpu_{name}": cpu_seconds(pid) for name, pid in processes.items()}
+    used["cpu_client"] = own_cpu_seconds()
+    busy = busy_cpu_seconds()
+    if busy is not None:
+        used["cpu_machine"] = busy
+    return used
+
+
 def measure(stacks: Stacks) -> dict[str, dict[str, float]]:
     """Every cell, one at a time, in ROUNDS interleaved rounds (so slow drifts in the machine's
-    other load hit every cell alike); SECONDS of load per cell in all."""
+    other load hit every cell alike); SECONDS of load per cell in all, with the CPU each part
+    used meanwhile."""
     cells: dict[str, dict[str, float]] = {}
     database = stacks.env["DATABASE_URL"]
+    processes = stacks.processes()
     for _ in range(ROUNDS):
         for n in CONCURRENCY:
             for name, unit in stacks.cells(n).items():
                 before = count_cases(database) if name.startswith("civicline_report") else 0
+                cpu_before = cpu_now(processes)
                 measured = closed_loop(unit, n, SECONDS / ROUNDS)
+                cpu_after = cpu_now(processes)
+                measured |= {k: cpu_after[k] - v for k, v in cpu_before.items() if k in cpu_after}
                 if name.startswith("civicline_report"):
                     measured["cases_filed"] = count_cases(database) - before
                 add(cells, name, measured)
     return cells
+
+
+def cpu_table(cells: dict[str, dict[str, float]]) -> str:
+    """Where each cell's CPU went: ms per turn by part, and how many of the cores were busy
+    (the whole machine, other tenants included); near all of them means CPU-bound."""
+    cores = os.cpu_count() or 1
+    rows = [
+        "| cell | turns/s | app ms/turn | Rasa ms/turn | client ms/turn | busy cores |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, cell in cells.items():
+        turns = cell["turns"] or 1
+        rasa = sum(v for k, v in cell.items() if k in ("cpu_peer", "cpu_replica0", "cpu_replica1"))
+        busy = cell.get("cpu_machine")
+        rows.append(
+            f"| {name} | {cell['turns_per_s']} | {cell.get('cpu_app', 0) / turns * 1000:.1f} | "
+            f"{rasa / turns * 1000:.1f} | {cell.get('cpu_client', 0) / turns * 1000:.1f} | "
+            + (f"{busy / cell['seconds']:.2f} of {cores} |" if busy is not None else "— |")
+        )
+    return "\n".join(rows)
 
 
 def table(cells: dict[str, dict[str, float]]) -> tuple[str, dict[str, object]]:
@@ -380,6 +423,8 @@ def main() -> None:
     result = {"seconds_per_cell": SECONDS, "rounds": ROUNDS, "cells": cells, **summary}
     (logs / "bench-stack.json").write_text(json.dumps(result, indent=2))
     print(text)
+    print()
+    print(cpu_table(cells))
 
 
 if __name__ == "__main__":

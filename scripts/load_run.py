@@ -41,6 +41,7 @@ from cases.users import create_user
 from loadtest import scenario
 from nlu.rasa_cli import ensure_model
 from nlu.server import RasaServer, free_port
+from scripts.cpu import cpu_pressure_us, cpu_seconds
 from scripts.web import start_gunicorn, stop, wait_healthy
 from settings import ROOT
 from tests.postgres_server import PostgresServer
@@ -103,38 +104,6 @@ def commit() -> str:
     )
     branch = git("rev-parse", "--abbrev-ref", "HEAD")
     return f"{git('rev-parse', '--short', 'HEAD')} on {branch}{dirty}"
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process and all its live descendants have used so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick  # incl. reaped children
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, p in parents.items() if p == parent and child not in tree]
-        tree.update(children)
-        frontier += children
-    return sum(used.get(p, 0.0) for p in tree)
-
-
-def cpu_pressure_us() -> int | None:
-    """Microseconds in which some runnable task waited for a core, machine-wide (Linux PSI)."""
-    try:
-        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return None
-    return int(some.rsplit("total=", 1)[1])
 
 
 def postmaster_pid(server: PostgresServer) -> int | None:
