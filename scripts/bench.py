@@ -107,7 +107,7 @@ def main() -> None:
         CIVICLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     upgrade(env["DATABASE_URL"])
-    web = start_gunicorn(env, quiet=True)
+    web = start_gunicorn(env, quiet=True, log="bench.log")
     base = f"http://127.0.0.1:{port}"
     try:
         if not wait_healthy(base, web):

@@ -155,7 +155,7 @@ def main() -> None:
         TWILIO_AUTH_TOKEN=token,
         CIVICLINE_SECRET_KEY="bench-" + os.urandom(16).hex(),
     )
-    web = start_gunicorn(env, quiet=True)
+    web = start_gunicorn(env, quiet=True, log="bench_activation.log")
     reconciler = Reconciler(
         sessions=sessions,
         machine="bench",

@@ -150,9 +150,14 @@ def run_layout(env: dict[str, str], token: str, split: bool) -> dict[str, object
     if split:
         hooks["CIVICLINE_ROLE"] = "webhooks"
         site = dict(hooks, CIVICLINE_ROLE="web", CIVICLINE_PORT=str(site_port), CIVICLINE_NICE="10")
-        procs.append((start_gunicorn(site, quiet=True), f"http://127.0.0.1:{site_port}"))
+        procs.append(
+            (
+                start_gunicorn(site, quiet=True, log="bench_load_site.log"),
+                f"http://127.0.0.1:{site_port}",
+            )
+        )
     base = f"http://127.0.0.1:{port}"
-    procs.append((start_gunicorn(hooks, quiet=True), base))
+    procs.append((start_gunicorn(hooks, quiet=True, log="bench_load.log"), base))
     public = procs[0][1]
     counts: dict[str, int] = {}
     try:

@@ -291,7 +291,7 @@ class Stacks:
         upgrade(self.env["DATABASE_URL"])
         for server in (self.peer, *self.replicas):
             server.wait_ready(240)
-        self.web = start_gunicorn(self.env, quiet=True)
+        self.web = start_gunicorn(self.env, quiet=True, log="bench_stack.log")
         if not wait_healthy(self.base, self.web):
             raise SystemExit("gunicorn did not become healthy")
         closed_loop(rest_turns(self.peer, report), 4, 2)

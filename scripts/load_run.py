@@ -333,7 +333,7 @@ def serve_and_run(
             CIVICLINE_SECRET_KEY=secrets.token_hex(32),
         )
         app_env.pop("CIVICLINE_SMS_FROM", None)  # texts wait in the outbox: nothing is sent
-        gunicorn = start_gunicorn(app_env, quiet=True)
+        gunicorn = start_gunicorn(app_env, quiet=True, log="load_run.log")
         if not wait_healthy(base, gunicorn, timeout=120):
             raise SystemExit("gunicorn did not become healthy")
         locust_env = dict(

@@ -13,11 +13,13 @@ from settings import ROOT
 
 
 def start_gunicorn(
-    env: Mapping[str, str], *, quiet: bool = False, cwd: Path = ROOT
+    env: Mapping[str, str], *, quiet: bool = False, cwd: Path = ROOT, log: str | None = None
 ) -> subprocess.Popen[bytes]:
     """gunicorn serving app:create_app() with gunicorn.conf.py and the given environment.
 
     `cwd` is the machine's working directory (the code is found in the project either way).
+    `log` names a file under var/log/ that takes its output (the app's one JSON line per
+    request) instead of the terminal, so a benchmark's table is not buried under them.
     """
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -29,7 +31,13 @@ def start_gunicorn(
     ]
     if quiet:
         cmd += ["--access-logfile", "/dev/null"]
-    return subprocess.Popen(cmd, cwd=cwd, env=dict(env))
+    if log is None:
+        return subprocess.Popen(cmd, cwd=cwd, env=dict(env))
+    path = ROOT / "var" / "log" / log
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as out:  # the child keeps its own descriptor
+        print(f"gunicorn's output: {path.relative_to(ROOT)}", flush=True)
+        return subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=out, stderr=out)
 
 
 def wait_healthy(
