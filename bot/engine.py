@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import by_number, calls, corrections, intents, keywords, notices
+from bot import by_number, calls, corrections, danger_check, intents, keywords, notices
 from bot.catalog import CONVERSATION_INTENTS, Catalog
 from bot.dialogue import Dialogue, Reply, Turn, call_action
 from bot.expected import ExpectedAnswers
@@ -19,8 +18,8 @@ from bot.hearing import Heard, hear, parse_late, something_said
 from bot.knowledge import KnowledgeBase
 from bot.locations import StreetDirectory
 from bot.photos import PhotoFlow
-from bot.reports import ReportFlow, yes_no
-from bot.safety import Assessment, Danger, DangerDetector
+from bot.reports import ReportFlow
+from bot.safety import Danger, DangerDetector
 from bot.spoken import redact_said, words_to_digits
 from bot.state import DialogueState, Step
 from bot.switching import Switching
@@ -30,7 +29,7 @@ from cases.fix_checks import FixCheckRules
 from cases.models import Conversation, utcnow
 from cases.models import Turn as TurnRow
 from cases.service import find_case_number
-from nlu.client import FALLBACK_INTENT, NLU, Parse
+from nlu.client import FALLBACK_INTENT, NLU
 from telemetry import metrics
 from wording import Wording
 
@@ -197,13 +196,13 @@ class Engine:
         if keyword:
             reply = self._compliance(d, keyword, db_session)
         elif state.step == Step.DANGER_CHECK and photo_alone:
-            reply = self._hold_photos(d)
+            reply = danger_check.hold_photos(d)
         elif state.step == Step.DANGER_CHECK:
-            reply = self._danger_answer(d, danger, db_session)
+            reply = danger_check.answer(d, danger, lambda d: self._decided(d, db_session))
         elif danger.level == Danger.CLEAR:
-            reply = self._emergency(d)  # any photos stay on the conversation, never a case
+            reply = danger_check.emergency(d)  # any photos stay on the conversation, never a case
         elif danger.level == Danger.POSSIBLE and conv.handoff_status != "taken":
-            reply = self._ask_danger(d)
+            reply = danger_check.ask(d)
         elif heard.asked:
             reply = self.switching.language_changed(d)
         elif photo_alone:
@@ -266,45 +265,6 @@ class Engine:
             keys=stored.channel == "voice",
             language=stored.conversation.language,
         )
-
-    # ------------------------------------------------------------ safety
-    def _emergency(self, d: Dialogue) -> Reply:
-        """Call 911 now; whatever was being reported is dropped, never filed."""
-        d.state.reset()
-        return d.say("EMERGENCY", "emergency")
-
-    def _ask_danger(self, d: Dialogue) -> Reply:
-        """Maybe an emergency: ask before anything else, holding the message back."""
-        state = d.state
-        state.paused = state.step
-        state.step = Step.DANGER_CHECK
-        state.held = {
-            "text": d.text,
-            "parse": asdict(d.parse) if d.parse else None,
-            "photos": d.photos,
-        }
-        return d.say("DANGER_CHECK", "danger_check")
-
-    def _hold_photos(self, d: Dialogue) -> Reply:
-        """Photos alone while "is anyone in danger?" waits: kept with the held message."""
-        held = d.state.held or {}
-        d.state.held = {**held, "photos": [*held.get("photos", []), *d.photos]}
-        return d.say("DANGER_CHECK", "danger_check")
-
-    def _danger_answer(self, d: Dialogue, danger: Assessment, db_session: Session) -> Reply:
-        """After "is anyone in danger?": yes (or more danger) is 911, no carries on."""
-        state = d.state
-        answer = yes_no(d)
-        if danger.level > Danger.NONE or answer is True:
-            return self._emergency(d)
-        held = state.held or {}
-        state.step, state.paused, state.held = state.paused or Step.IDLE, None, None
-        if answer is False and held:
-            parse = held.get("parse")
-            d.text = str(held.get("text") or "")
-            d.parse = Parse(**parse) if parse else None
-        d.photos = [*held.get("photos", []), *d.photos]
-        return self._decided(d, db_session)
 
     # ------------------------------------------------------------ compliance
     def _compliance(self, d: Dialogue, keyword: str, db_session: Session) -> Reply:

@@ -7,10 +7,19 @@ import re
 from sqlalchemy.orm import Session
 
 from bot import corrections, keywords
-from bot.catalog import Attribute, Catalog, Service, mention
+from bot.catalog import Catalog, Service, mention
 from bot.dialogue import CONFIDENT, Dialogue, Reply
 from bot.knowledge import KnowledgeBase
-from bot.locations import Location, StreetDirectory, address_text, unit_number
+from bot.locations import Location, StreetDirectory, address_text
+from bot.report_answers import (
+    attribute_question,
+    mentioned_attributes,
+    mentioned_unit,
+    put_location,
+    said_cancel,
+    summary,
+    yes_no,
+)
 from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
 from cases import notices, photos
@@ -50,7 +59,7 @@ class ReportFlow:
         found = self.streets.find(address_text(d.text, language=lang), strict=True, language=lang)
         if found.location:
             put_location(report, found.location)
-        _mentioned_attributes(
+        mentioned_attributes(
             service, report, self.streets.without_streets(d.text, language=lang), lang
         )
         d.state.reset()
@@ -140,7 +149,7 @@ class ReportFlow:
                 report.attributes[attr.code] = value.key
             elif d.text:
                 report.attributes[attr.code] = d.text[:200]
-        _mentioned_unit(service, report, d.text, lang)
+        mentioned_unit(service, report, d.text, lang)
         return self.next(d)
 
     def aside(self, d: Dialogue) -> Reply | None:
@@ -253,7 +262,7 @@ class ReportFlow:
         report.service = intent
         report.attributes = {}
         text = self.streets.without_streets(d.text, language=self.language)
-        _mentioned_attributes(self.catalog.by_intent[intent], report, text, self.language)
+        mentioned_attributes(self.catalog.by_intent[intent], report, text, self.language)
         return True
 
     # ----------------------------------------------------------- read-back and filing
@@ -410,74 +419,3 @@ class ReportFlow:
                 now=d.now,
             )
         return d.say("SMS_SENT", "sms_sent")
-
-
-def said_cancel(d: Dialogue) -> bool:
-    """The NLU's cancel intent, unless the message opens with a yes ("yeah let's do it")."""
-    return d.confident("cancel") and not corrections.starts_yes(d.text, language=d.language)
-
-
-def yes_no(d: Dialogue) -> bool | None:
-    """A yes or a no (words, the NLU's affirm/deny, or keys 1 and 2), else None."""
-    if keywords.is_yes(d.text, language=d.language) or d.intent == "affirm" or d.turn.digits == "1":
-        return True
-    if keywords.is_no(d.text, language=d.language) or d.intent == "deny" or d.turn.digits == "2":
-        return False
-    return None
-
-
-def attribute_question(d: Dialogue, attr: Attribute) -> str:
-    """An attribute's question, with numbered choices by text, or said aloud on a call."""
-    if not d.voice or not attr.values:
-        return attr.question()
-    names = [v.name.lower() for v in attr.values]
-    return d.words(
-        "SAY_CHOICES",
-        question=attr.description,
-        choices=", ".join(names[:-1]),
-        last=names[-1],
-        count=len(names),
-    )
-
-
-def put_location(report: Report, loc: Location) -> None:
-    """Fill the place slots from a location."""
-    report.street = loc.street.name
-    report.number = loc.number
-    report.cross = loc.cross.name if loc.cross else None
-    report.address = loc.address
-    report.lat, report.long = loc.lat, loc.long
-    report.precise = loc.precise
-
-
-def summary(d: Dialogue, service: Service, report: Report) -> str:
-    """The read-back: service, place, answers and the resident's words."""
-    parts = [d.words("SUMMARY_PLACE", service=service.service_name, address=report.address)]
-    for attr in service.attributes:
-        key = report.attributes.get(attr.code)
-        if key is None:
-            continue
-        name = next((v.name for v in attr.values if v.key == key), key)
-        parts.append(d.words("SUMMARY_ANSWER", label=attr.label, value=name))
-    details = report.description or report.first_text
-    parts.append(d.words("SUMMARY_DETAILS", details=details[:160]))
-    return " ".join(parts)
-
-
-def _mentioned_attributes(service: Service, report: Report, text: str, language: str) -> None:
-    """Choices the message already names ("no hot water", "bigger than a tire")."""
-    for attr in service.attributes:
-        if attr.values and (value := mention(attr.values, text)):
-            report.attributes[attr.code] = value.key
-    _mentioned_unit(service, report, text, language)
-
-
-def _mentioned_unit(service: Service, report: Report, text: str, language: str) -> None:
-    """An apartment or unit number, for services that ask for one."""
-    codes = {a.code for a in service.attributes if not a.values}
-    if (
-        "unit" in codes
-        and "unit" not in report.attributes
-        and (unit := unit_number(text, language=language))
-    ):
-        report.attributes["unit"] = unit
