@@ -21,7 +21,7 @@ from cases.enums import CaseStatus, open311_status
 from cases.models import Case, CaseEvent
 
 if TYPE_CHECKING:
-    from cases.photos import PublicPhoto
+    from cases.public_photos import PublicPhoto
 
 HOUSE_NUMBER_RE = re.compile(r"^\s*(\d{1,6})[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(.+)$")
 UNIT_RE = re.compile(r",?\s*(?:apt|apartment|unit|suite|ste|fl|floor|#)\.?\s*#?\s*\w+\s*$", re.I)
@@ -80,9 +80,9 @@ def public_request(
 ) -> dict[str, Any]:
     """A case as an Open311 service request, with only what the public may see.
 
-    `photos` are the case's approved photos (cases.photos.approved_photos): the first is the
-    request's media_url. Photos residents texted are published only that way, after review and
-    from our own store; Twilio's URLs never leave it.
+    `photos` are the case's approved photos (cases.public_photos.approved_photos): the first
+    is the request's media_url. Photos residents texted are published only that way, after
+    review and from our own store; Twilio's URLs never leave it.
     """
     address, lat, long = public_place(case, policy)
     summary = public_summary(case, policy)
@@ -279,6 +279,6 @@ def public_photos(db_session: Session, case: Case) -> list[Any]:
     Each has `kind` (before | after), `url`, `thumbnail_url`, `width` and `height`; the public
     case page (cases/case_page.py, public/templates/public/case.html) shows them.
     """
-    from cases.photos import approved_photos  # photos build on this module's view
+    from cases.public_photos import approved_photos  # photos build on this module's view
 
     return list(approved_photos(db_session, case))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app
 
-from cases.photos import public_file
+from cases.public_photos import public_file
 
 bp = Blueprint("media", __name__)
 CACHE_SECONDS = 300  # a photo hidden again disappears from caches within this

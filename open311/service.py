@@ -16,8 +16,8 @@ from bot.locations import StreetDirectory
 from cases.admin_models import ApiKey
 from cases.enums import STATUSES, open311_status
 from cases.models import Case, CaseEvent, utcnow
-from cases.photos import PublicPhoto, approved_photos, approved_photos_by_case
 from cases.public import open311_notes, public_request
+from cases.public_photos import PublicPhoto, approved_photos, approved_photos_by_case
 from cases.service import create_case
 from wording import Wording
 

@@ -10,10 +10,10 @@ import io
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
-from cases import photos
+from cases import public_photos
 from cases.admin_models import AuditEntry
 from cases.models import Case
-from cases.photos import approved_photos
+from cases.public_photos import approved_photos
 from tests.photo_fixtures import (  # noqa: F401  (fixtures)
     all_photos,
     app,
@@ -44,7 +44,7 @@ def test_photos_are_public_only_once_approved_and_hidden_again(
     app, runtime, standin, work, sam, settings
 ):
     number, photo = ready_case(runtime, standin, work)
-    public, thumb = photos.public_paths(photo)
+    public, thumb = public_photos.public_paths(photo)
     anyone = app.test_client()
     assert anyone.get(public).status_code == 404 and anyone.get(thumb).status_code == 404
     api = anyone.get(f"/open311/v2/requests/{number}.json").get_json()[0]
@@ -85,7 +85,9 @@ def test_a_blurred_region_is_blurred_for_the_public_only(app, runtime, standin, 
     post(sam, f"/console/photos/{photo.id}/review", {"review": "approved"}, page)
     region = {"x": "0", "y": "0", "w": "25", "h": "50"}
     assert post(sam, f"/console/photos/{photo.id}/blur", region, page).status_code == 302
-    public = Image.open(io.BytesIO(app.test_client().get(photos.public_paths(photo)[0]).data))
+    public = Image.open(
+        io.BytesIO(app.test_client().get(public_photos.public_paths(photo)[0]).data)
+    )
     original = Image.open(io.BytesIO(sam.get(f"/console/photos/{photo.id}/image").data))
     changed = ImageChops.difference(public.convert("RGB"), original.convert("RGB"))
     assert changed.crop((0, 0, 100, 100)).getbbox() is not None  # the region
