@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
@@ -86,17 +89,34 @@ def remembered_language(*, db_session: Session, phone: str) -> str | None:
     return known.language if known else None
 
 
+def _remember_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO UPDATE for the dialect (SQLite and PostgreSQL spell it alike)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(ResidentLanguage)
+    new, table = stmt.excluded, ResidentLanguage.__table__.c
+    return stmt.on_conflict_do_update(
+        index_elements=[table.phone],
+        set_={"language": new.language, "chosen": new.chosen, "updated_at": new.updated_at},
+        where=(table.language != new.language) | (new.chosen & ~table.chosen),
+    )
+
+
+_REMEMBER = {name: _remember_statement(name) for name in ("sqlite", "postgresql")}
+
+
 def remember_language(
     *, db_session: Session, phone: str, language: str, chosen: bool, now: datetime
 ) -> None:
-    """Keep the language a number used for its next conversation (chosen: asked for by name)."""
-    known = db_session.get(ResidentLanguage, phone)
-    if known is None:
-        db_session.add(
-            ResidentLanguage(phone=phone, language=language, chosen=chosen, updated_at=now)
-        )
-    elif known.language != language or (chosen and not known.chosen):
-        known.language, known.chosen, known.updated_at = language, chosen, now
+    """Keep the language a number used for its next conversation (chosen: asked for by name).
+
+    One upsert that writes only on a change, not a read and then a write: it runs on every turn.
+    """
+    stmt = _REMEMBER[db_session.get_bind().dialect.name]
+    row = {"phone": phone, "language": language, "chosen": chosen, "updated_at": now}
+    db_session.connection().execute(stmt, row)
+    key = identity_key(ResidentLanguage, phone)
+    if (known := db_session.identity_map.get(key)) is not None:
+        db_session.expire(known)  # read earlier in this session: read it afresh if asked again
 
 
 def open_conversation(

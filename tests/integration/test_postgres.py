@@ -21,6 +21,7 @@ from cases.models import Turn as TurnRow
 from cases.outbox import claim_due, enqueue_sms
 from tests.fakes import FakeNLU
 from tests.postgres_server import PostgresServer
+from tests.unit.test_remember_language import check_remembering
 
 _ids = itertools.count(1)
 
@@ -239,3 +240,7 @@ def test_training_data_on_postgres_seeds_once_refuses_a_racing_duplicate_and_exp
     assert pothole[0] == "a pothole the size of a bathtub on 9th st"
     assert pothole[1:] == seed_file.intents["pothole"][1:]
     assert "a sofa dumped on the corner of 9th and vine" in exported
+
+
+def test_a_numbers_language_is_remembered_by_one_upsert_on_postgres(app):
+    check_remembering(app.extensions["civicline"].Session)
