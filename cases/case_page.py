@@ -157,7 +157,7 @@ class CasePage:
     views: str  # "Viewed by 2 staff members; last on Dec 7, 2026."
     view_days: tuple[str, ...]
     # Approved photos (before/after), each with kind, url, thumbnail_url, width, height:
-    # cases.public.public_photos, [] until cases.public_photos.approved_photos is merged.
+    # from cases.public.public_photos (only those staff approved).
     photos: list[Any] = field(default_factory=list)
 
 
