@@ -24,6 +24,7 @@ ACTIVE = select(Conversation).where(
 ACTIVE_FRESH = ACTIVE.execution_options(populate_existing=True)
 ACTIVE_LOCKED = ACTIVE_FRESH.with_for_update()
 ANY_TURN = select(Turn.id).where(Turn.conversation_id == bindparam("conversation_id")).limit(1)
+LANGUAGE_OF = select(ResidentLanguage.language).where(ResidentLanguage.phone == bindparam("phone"))
 CALL = select(Conversation).where(Conversation.call_sid == bindparam("call_sid"))
 
 
@@ -34,8 +35,9 @@ def find_turn(*, db_session: Session, message_id: str) -> Turn | None:
 
 def handled_before(*, db_session: Session, message_id: str) -> bool:
     """Whether a Twilio message id has a stored turn (every message asks; only retries have)."""
-    found = db_session.execute(TURN_ID_BY_MESSAGE, {"message_id": message_id}).first()
-    return found is not None
+    # on the connection, not the session: a plain row, none of the ORM's execution path
+    found = db_session.connection().execute(TURN_ID_BY_MESSAGE, {"message_id": message_id})
+    return found.first() is not None
 
 
 def close_conversation(conversation: Conversation, *, reason: str, now: datetime) -> None:
@@ -79,14 +81,16 @@ def current_language(
     """
     if conversation is None:
         return remembered_language(db_session=db_session, phone=sender), True
-    said = db_session.scalars(ANY_TURN, {"conversation_id": conversation.id}).first()
-    return conversation.language, said is None
+    said = db_session.connection().execute(ANY_TURN, {"conversation_id": conversation.id})
+    return conversation.language, said.first() is None
 
 
 def remembered_language(*, db_session: Session, phone: str) -> str | None:
     """The language a number last used (None: never seen)."""
-    known = db_session.get(ResidentLanguage, phone)
-    return known.language if known else None
+    known = db_session.identity_map.get(identity_key(ResidentLanguage, phone))
+    if known is not None:  # changed in this session and not yet flushed: that is the truth
+        return known.language
+    return db_session.connection().execute(LANGUAGE_OF, {"phone": phone}).scalar()
 
 
 def _remember_statement(dialect: str):  # type: ignore[no-untyped-def]
