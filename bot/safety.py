@@ -9,6 +9,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from bot import wordlists
+from bot.prefilter import Prefiltered
 from datafiles import load_yaml
 from nlu.client import Parse
 
@@ -142,8 +143,10 @@ def _expand(section: dict) -> dict:
     return {k: expand(v) for k, v in section.items() if k != "words"}
 
 
-def _compile(patterns: list[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")", re.IGNORECASE)
+def _compile(patterns: list[str]) -> Prefiltered:
+    """One pattern for a list of phrases, skipped on texts holding none of its words."""
+    joined = r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")"
+    return Prefiltered(re.compile(joined, re.IGNORECASE))
 
 
 class DangerDetector:

@@ -1,0 +1,153 @@
+"""A literal prefilter for the lexicon's large regular expressions: same answers, far less time.
+
+Python's `re` tries every alternative of a pattern at every position of the text, so the danger
+lexicon's hundreds of phrases cost about a millisecond per message. Most messages contain none
+of the words those phrases need. From a pattern's parse tree we take a set of strings of which
+any match must contain at least one (the idea behind RE2's and Hyperscan's prefilters); a text
+with none of them cannot match, and is answered without running the pattern. A text with one of
+them, a pattern we cannot read that way, or a text outside ASCII runs the pattern as before.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+Needles = frozenset[str]
+
+_REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
+_ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
+_MAX_EXACT = 256  # "(a|b) (c|d)" is spelled out as 4 strings; past this, kept as needles
+
+
+class _Info:
+    """What a piece of pattern matches: exactly one of a few strings, or text holding a needle."""
+
+    def __init__(self, exact: set[str] | None = None, needles: Needles | None = None):
+        self.exact = exact  # every string the piece can match (lower-case), when few
+        self.needles = needles  # otherwise: strings one of which its matches contain (or None)
+
+    def required(self) -> Needles | None:
+        if self.exact is not None:
+            return None if "" in self.exact else frozenset(self.exact)
+        return self.needles
+
+
+def needles(pattern: str) -> Needles | None:
+    """Lower-case strings one of which every match contains, or None if there is no such set."""
+    found = _sequence(sre_parse.parse(pattern).data).required()
+    if not found:
+        return None
+    return frozenset(n for n in found if not any(m != n and m in n for m in found))
+
+
+def _better(a: Needles | None, b: Needles | None) -> Needles | None:
+    """The more selective of two requirements: longer shortest needle, then fewer needles."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b, key=lambda s: (min(map(len, s)), -len(s)))
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> _Info:
+    """Adjacent exact pieces are joined ("fire " + "truck|hydrant"); any piece's needles do."""
+    best: Needles | None = None
+    exact: set[str] | None = {""}
+    for op, av in items:
+        info = _item(op, av)
+        joined = exact is not None and info.exact is not None
+        if joined and len(exact) * len(info.exact) <= _MAX_EXACT:  # type: ignore[arg-type]
+            exact = {a + b for a in exact for b in info.exact}  # type: ignore[union-attr]
+            continue
+        if exact is not None:
+            best = _better(best, _Info(exact).required())
+        best = _better(best, info.required())
+        exact = info.exact
+    if exact is not None and best is None:
+        return _Info(exact)
+    if exact is not None:
+        best = _better(best, _Info(exact).required())
+    return _Info(needles=best)
+
+
+def _item(op: Any, av: Any) -> _Info:
+    if op is sre.LITERAL:
+        return _Info({chr(av).lower()}) if av < 128 else _Info()
+    if op in _ZERO_WIDTH:  # a look-around or \b sits between characters, not in them
+        return _Info({""})
+    if op is sre.IN and all(kind is sre.LITERAL and value < 128 for kind, value in av):
+        return _Info({chr(value).lower() for _, value in av})
+    if op is sre.SUBPATTERN:
+        return _sequence(av[-1].data)
+    if op is getattr(sre, "ATOMIC_GROUP", None):
+        return _sequence(av.data)
+    if op in _REPEATS:
+        low, high, inner = av
+        found = _sequence(inner.data)
+        if low == 0 and high == 1 and found.exact is not None:
+            return _Info(found.exact | {""})
+        return _Info(needles=found.required()) if low >= 1 else _Info()
+    if op is sre.BRANCH:
+        branches = [_sequence(branch.data) for branch in av[1]]
+        if all(b.exact is not None for b in branches):
+            union = set().union(*(b.exact for b in branches))  # type: ignore[misc]
+            if len(union) <= _MAX_EXACT:
+                return _Info(union)
+        needed: set[str] = set()
+        for branch in branches:
+            found = branch.required()
+            if found is None:
+                return _Info()  # one branch can match without any known string
+            needed |= found
+        return _Info(needles=frozenset(needed))
+    return _Info()
+
+
+class Prefiltered:
+    """A compiled pattern that skips texts holding none of its needles (search and sub only)."""
+
+    def __init__(self, compiled: re.Pattern[str]):
+        self.compiled = compiled
+        self.pattern = compiled.pattern
+        self.needles = needles(compiled.pattern)
+        # needles by their first two letters: one dict lookup per position, not one test each
+        self._singles = frozenset(n for n in self.needles or () if len(n) == 1)
+        self._by_pair: dict[str, tuple[str, ...]] = {}
+        for needle in sorted(n for n in self.needles or () if len(n) > 1):
+            self._by_pair[needle[:2]] = (*self._by_pair.get(needle[:2], ()), needle)
+
+    def _cannot_match(self, text: str) -> bool:
+        if self.needles is None or not text.isascii():
+            return False
+        lowered, pairs = _pairs(text)
+        if self._singles and not self._singles.isdisjoint(lowered):
+            return False
+        for pair in pairs.intersection(self._by_pair):
+            if any(needle in lowered for needle in self._by_pair[pair]):
+                return False
+        return True
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """As `re.Pattern.search`."""
+        return None if self._cannot_match(text) else self.compiled.search(text)
+
+    def sub(self, repl: str, text: str) -> str:
+        """As `re.Pattern.sub` with a string replacement."""
+        return text if self._cannot_match(text) else self.compiled.sub(repl, text)
+
+
+_last: tuple[str, str, frozenset[str]] = ("", "", frozenset())
+
+
+def _pairs(text: str) -> tuple[str, frozenset[str]]:
+    """The text lower-cased and its two-letter pairs, kept for the next pattern on the same text."""
+    global _last
+    seen, lowered, pairs = _last  # one tuple, read at once: safe with threads
+    if seen != text:
+        lowered = text.lower()
+        pairs = frozenset(lowered[i : i + 2] for i in range(len(lowered) - 1))
+        _last = (text, lowered, pairs)
+    return lowered, pairs
