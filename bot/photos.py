@@ -23,7 +23,7 @@ from bot.catalog import Catalog
 from bot.dialogue import Dialogue, Reply
 from bot.reports import ReportFlow
 from bot.state import Step
-from cases import photos
+from cases import conversations, photos
 from cases.models import Case
 from cases.service import find_case_number, get_case
 
@@ -46,7 +46,7 @@ class PhotoFlow:
         """Store a row per attachment; the images taken are this turn's `d.photos`."""
         rows = photos.receive_mms(
             db_session=db_session,
-            conversation_id=d.conversation.id,
+            conversation_id=conversations.stored(db_session, d.conversation).id,
             message_sid=d.turn.message_id,
             media=[(m.url, m.content_type) for m in d.turn.media],
             now=d.now,
@@ -69,7 +69,11 @@ class PhotoFlow:
             reply = self.reports[d.language].next(d)
             return Reply(_join(kept, notes, reply.text), reply.kind)
         if state.step != Step.PHOTO_PROBLEM:
-            case = photos.recent_case(db_session=db_session, conversation_id=conv.id, now=d.now)
+            case = photos.recent_case(
+                db_session=db_session,
+                conversation_id=conversations.stored(db_session, conv).id,
+                now=d.now,
+            )
             if case is not None:
                 return self._to_case(d, case, db_session, d.photos)
             state.reset()
@@ -95,7 +99,11 @@ class PhotoFlow:
                 return Reply(_join(notes, reply.text), reply.kind, case_number=reply.case_number)
             return Reply(_join(kept, notes, reply.text), reply.kind)
         if not waiting and d.photos and not self._starts_report(d):
-            case = photos.recent_case(db_session=db_session, conversation_id=conv.id, now=d.now)
+            case = photos.recent_case(
+                db_session=db_session,
+                conversation_id=conversations.stored(db_session, conv).id,
+                now=d.now,
+            )
             if case is not None:  # "here it is" right after filing
                 return self._to_case(d, case, db_session, d.photos)
         reply = decide()

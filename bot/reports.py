@@ -22,7 +22,7 @@ from bot.report_answers import (
 )
 from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
-from cases import notices, photos
+from cases import conversations, notices, photos
 from cases.deadlines import default_calendar
 from cases.models import Case
 from cases.outbox import enqueue_sms
@@ -327,7 +327,7 @@ class ReportFlow:
             calendar=self.base.calendar,
             service_notice=canonical.next_steps,
             contact_phone=d.turn.sender,
-            conversation_id=d.conversation.id,
+            conversation_id=conversations.stored(db_session, d.conversation).id,
             language=self.language,
             updates_wanted=not d.voice,  # a caller asks for texts by accepting the number's
             now=d.now,
@@ -414,7 +414,7 @@ class ReportFlow:
                     link=case_link(d.wording.site, case),
                 ),
                 reason="case_number",
-                conversation_id=d.conversation.id,
+                conversation_id=conversations.stored(db_session, d.conversation).id,
                 case_id=case.id,
                 now=d.now,
             )

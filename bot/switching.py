@@ -126,7 +126,7 @@ class Switching:
             to=phone,
             body=by_text.words("TEXT_ME_SMS", question=question),
             reason="text_me",
-            conversation_id=conv.id,
+            conversation_id=conversations.stored(db_session, conv).id,
             now=d.now,
         )
         d.state.reset()

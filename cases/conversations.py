@@ -146,7 +146,15 @@ def open_conversation(
             started_at=now,
             last_activity_at=now,
         )
+        # written with the turn's own flush, state and all: one INSERT, not an INSERT and an
+        # UPDATE (a turn that needs the id first asks `stored`)
         db_session.add(conversation)
+    return conversation
+
+
+def stored(db_session: Session, conversation: Conversation) -> Conversation:
+    """The conversation with its id: one opened in this turn is written now, not at the end."""
+    if conversation.id is None:
         db_session.flush()
     return conversation
 
