@@ -11,6 +11,7 @@ them, a pattern we cannot read that way, or a text outside ASCII runs the patter
 from __future__ import annotations
 
 import re
+from functools import cache
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -35,12 +36,10 @@ class _Info:
         return self.needles
 
 
+@cache  # the app and the tests load the lexicon many times: its patterns are read once
 def needles(pattern: str) -> Needles | None:
     """Lower-case strings one of which every match contains, or None if there is no such set."""
-    found = _sequence(sre_parse.parse(pattern).data).required()
-    if not found:
-        return None
-    return frozenset(n for n in found if not any(m != n and m in n for m in found))
+    return _sequence(sre_parse.parse(pattern).data).required() or None
 
 
 def _better(a: Needles | None, b: Needles | None) -> Needles | None:
@@ -112,12 +111,7 @@ class Prefiltered:
     def __init__(self, compiled: re.Pattern[str]):
         self.compiled = compiled
         self.pattern = compiled.pattern
-        self.needles = needles(compiled.pattern)
-        # needles by their first two letters: one dict lookup per position, not one test each
-        self._singles = frozenset(n for n in self.needles or () if len(n) == 1)
-        self._by_pair: dict[str, tuple[str, ...]] = {}
-        for needle in sorted(n for n in self.needles or () if len(n) > 1):
-            self._by_pair[needle[:2]] = (*self._by_pair.get(needle[:2], ()), needle)
+        self.needles, self._singles, self._by_pair = _index(compiled.pattern)
 
     def _cannot_match(self, text: str) -> bool:
         if self.needles is None or not text.isascii():
@@ -137,6 +131,17 @@ class Prefiltered:
     def sub(self, repl: str, text: str) -> str:
         """As `re.Pattern.sub` with a string replacement."""
         return text if self._cannot_match(text) else self.compiled.sub(repl, text)
+
+
+@cache
+def _index(pattern: str) -> tuple[Needles | None, frozenset[str], dict[str, tuple[str, ...]]]:
+    """A pattern's needles, and those by their first two letters (one dict lookup per pair)."""
+    found = needles(pattern)
+    singles = frozenset(n for n in found or () if len(n) == 1)
+    by_pair: dict[str, tuple[str, ...]] = {}
+    for needle in sorted(n for n in found or () if len(n) > 1):
+        by_pair[needle[:2]] = (*by_pair.get(needle[:2], ()), needle)
+    return found, singles, by_pair
 
 
 _last: tuple[str, str, frozenset[str]] = ("", "", frozenset())
