@@ -61,6 +61,14 @@ def begin_read_only(db_session: Session) -> None:
         db_session.connection(execution_options={READ_ONLY_OPTION: True})
 
 
+def has_pending(db_session: Session, model: type) -> bool:
+    """Whether the session holds new or changed `model` objects not yet flushed: a plain-row
+    query on the connection would not see them (the ORM's queries flush them first)."""
+    return any(isinstance(o, model) for o in db_session.new) or any(
+        isinstance(o, model) for o in db_session.dirty
+    )
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)

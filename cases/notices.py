@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from cases.db import has_pending
 from cases.fix_checks import FixCheckRules
 from cases.models import Case, OptOut, OutboundMessage, utcnow
 from cases.notice_models import AlertSubscription, Notice
@@ -45,14 +46,24 @@ def is_active(notice: Notice, now: datetime) -> bool:
     return notice.ended_at is None and notice.starts_at <= now < notice.ends_at
 
 
+# Asked on every welcome, answer and filing: built once, so their compiled SQL is reused.
+_SHOWN = (
+    Notice.starts_at <= bindparam("now"),
+    Notice.ends_at > bindparam("now"),
+    Notice.ended_at.is_(None),
+)
+ANY_ACTIVE = select(Notice.id).where(*_SHOWN).limit(1)
+ACTIVE = select(Notice).where(*_SHOWN).order_by(Notice.starts_at.desc(), Notice.id.desc())
+
+
 def active(*, db_session: Session, now: datetime) -> list[Notice]:
     """The notices shown now, newest first."""
-    query = (
-        select(Notice)
-        .where(Notice.starts_at <= now, Notice.ends_at > now, Notice.ended_at.is_(None))
-        .order_by(Notice.starts_at.desc(), Notice.id.desc())
+    none = not has_pending(db_session, Notice) and (
+        db_session.connection().execute(ANY_ACTIVE, {"now": now}).first() is None
     )
-    return list(db_session.scalars(query))
+    if none:
+        return []  # the usual case: one plain-row query, no objects loaded
+    return list(db_session.scalars(ACTIVE, {"now": now}))
 
 
 def text_of(notice: Notice, language: str) -> str:
