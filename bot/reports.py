@@ -24,10 +24,9 @@ from bot.spoken import spell_digits
 from bot.state import Report, Slot, Step
 from cases import conversations, notices, photos
 from cases.deadlines import default_calendar
-from cases.models import Case
 from cases.outbox import enqueue_sms
 from cases.public import case_link
-from cases.service import create_case, get_case
+from cases.service import case_number, create_case, get_case
 
 SHORT_DESCRIPTION_WORDS = 8  # a first message shorter than this gets the description question
 CROSS_STREET = re.compile(
@@ -337,14 +336,15 @@ class ReportFlow:
             photos.add_to_case(db_session=db_session, case=case, photo_ids=d.state.photos)
         number = str(case.service_request_id)
         note, original = "", None
-        if case.duplicate_of and (original := db_session.get(Case, case.duplicate_of)):
-            said = str(original.service_request_id)
-            note = d.words("DUPLICATE_NOTE", number=spell_digits(said) if d.voice else said)
+        if case.duplicate_of:
+            original = case_number(db_session=db_session, case_id=case.duplicate_of)
+        if original:
+            note = d.words("DUPLICATE_NOTE", number=spell_digits(original) if d.voice else original)
         d.state.reset()
         if d.voice:
             d.state.step, d.state.case = Step.OFFER_SMS, number
-        elif note and original is not None:  # "FOLLOW" next follows the known problem
-            d.state.case = original.service_request_id
+        elif note and original:  # "FOLLOW" next follows the known problem
+            d.state.case = original
         next_steps = service.next_steps
         if case.due_datetime is not None:
             calendar = self.base.calendar or default_calendar()

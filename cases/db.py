@@ -62,11 +62,10 @@ def begin_read_only(db_session: Session) -> None:
 
 
 def has_pending(db_session: Session, model: type) -> bool:
-    """Whether the session holds new or changed `model` objects not yet flushed: a plain-row
-    query on the connection would not see them (the ORM's queries flush them first)."""
-    return any(isinstance(o, model) for o in db_session.new) or any(
-        isinstance(o, model) for o in db_session.dirty
-    )
+    """Whether the session holds new, changed or deleted `model` objects not yet flushed: a
+    plain-row query on the connection would not see them (the ORM's queries flush them first)."""
+    unflushed = (db_session.new, db_session.dirty, db_session.deleted)
+    return any(isinstance(o, model) for objects in unflushed for o in objects)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

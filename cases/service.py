@@ -6,9 +6,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
+from cases.db import has_pending
 from cases.deadlines import CityCalendar, default_calendar
 from cases.enums import OPEN_STATUSES, CaseStatus
 from cases.lifecycle import new_token
@@ -143,9 +144,10 @@ def find_duplicate(
     lat: float | None,
     long: float | None,
     now: datetime,
-) -> Case | None:
-    """An open case of the same service at the same address (or within ~30 m), recently filed."""
-    query: Select[tuple[Case]] = select(Case).where(
+) -> Row[tuple[int, str | None]] | None:
+    """An open case of the same service at the same address (or within ~30 m), recently filed:
+    its id and number (a plain row: every filing asks, and only those two are wanted)."""
+    query: Select[tuple[int, str | None]] = select(Case.id, Case.service_request_id).where(
         Case.service_code == service_code,
         Case.status.in_(OPEN_STATUSES),
         Case.requested_datetime >= now - DUPLICATE_WINDOW,
@@ -159,4 +161,13 @@ def find_duplicate(
         )
     else:
         return None
-    return db_session.scalars(query.order_by(Case.id).limit(1)).first()
+    query = query.order_by(Case.id).limit(1)
+    if has_pending(db_session, Case):
+        return db_session.execute(query).first()  # the ORM's query flushes them first
+    return db_session.connection().execute(query).first()
+
+
+def case_number(*, db_session: Session, case_id: int) -> str | None:
+    """The public number of a case by its id (None: no such case)."""
+    query = select(Case.service_request_id).where(Case.id == case_id)
+    return db_session.connection().execute(query).scalar()
