@@ -16,7 +16,7 @@ from bot.catalog import Catalog
 from bot.dialogue import Turn
 from bot.locations import StreetDirectory, tokens
 from bot.state import DialogueState, Slot, Step
-from cases.models import Conversation
+from cases.conversations import ConversationView
 
 # Words a resident may put before an address without it being anything but an address.
 ADDRESS_FILLER = re.compile(
@@ -38,7 +38,7 @@ class ExpectedAnswers:
         self.streets = streets
 
     def answered(
-        self, conversation: Conversation | None, turn: Turn, text: str, language: str
+        self, conversation: ConversationView | None, turn: Turn, text: str, language: str
     ) -> bool:
         """Whether this message cleanly answers its live conversation's open question."""
         if conversation is None or not conversation.state or turn.media or not text.strip():

@@ -15,7 +15,7 @@ from bot.languages import LanguageDetector
 from bot.reports import ReportFlow
 from bot.state import Step
 from cases import conversations
-from cases.models import Conversation
+from cases.conversations import ConversationView
 from cases.outbox import enqueue_sms
 from nlu.client import FALLBACK_INTENT, NLU, NLUError, Parse
 from wording import Wording
@@ -45,7 +45,7 @@ class Switching:
         turn: Turn,
         text: str,
         keyword: str | None,
-        live: Conversation | None,
+        live: ConversationView | None,
         *,
         db_session: Session,
     ) -> tuple[tuple[str, ...], bool]:

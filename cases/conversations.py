@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -10,21 +11,31 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from cases.db import has_pending
 from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
 # The per-message queries, built once: SQLAlchemy then reuses their compiled SQL and cache key.
 TURN_BY_MESSAGE = select(Turn).where(Turn.message_id == bindparam("message_id"))
 TURN_ID_BY_MESSAGE = select(Turn.id).where(Turn.message_id == bindparam("message_id"))
-ACTIVE = select(Conversation).where(
+_ACTIVE_SENDER = (
     Conversation.channel == bindparam("channel"),
     Conversation.sender == bindparam("sender"),
     Conversation.status == "active",
 )
+ACTIVE = select(Conversation).where(*_ACTIVE_SENDER)
+ACTIVE_VIEW = select(
+    Conversation.id,
+    Conversation.language,
+    Conversation.state,
+    Conversation.handoff_status,
+    Conversation.last_activity_at,
+).where(*_ACTIVE_SENDER)
 # Inside the turn's write transaction: fresh from the row, never the copy an earlier read left.
 ACTIVE_FRESH = ACTIVE.execution_options(populate_existing=True)
 ACTIVE_LOCKED = ACTIVE_FRESH.with_for_update()
 ANY_TURN = select(Turn.id).where(Turn.conversation_id == bindparam("conversation_id")).limit(1)
 LANGUAGE_OF = select(ResidentLanguage.language).where(ResidentLanguage.phone == bindparam("phone"))
+OPTED_OUT = select(OptOut.phone).where(OptOut.phone == bindparam("phone"))
 CALL = select(Conversation).where(Conversation.call_sid == bindparam("call_sid"))
 
 
@@ -47,7 +58,18 @@ def close_conversation(conversation: Conversation, *, reason: str, now: datetime
     conversation.end_reason = reason
 
 
-def _live(conversation: Conversation | None, now: datetime, timeout: timedelta) -> bool:
+class ConversationView(Protocol):
+    """What is read of a live conversation before the turn's transaction (an ORM object or a
+    plain row: the reading takes no lock and changes nothing)."""
+
+    id: int
+    language: str
+    state: dict
+    handoff_status: str
+    last_activity_at: datetime
+
+
+def _live(conversation: ConversationView | None, now: datetime, timeout: timedelta) -> bool:
     """Whether a conversation carries on (a stale one is closed by the next message)."""
     if conversation is None:
         return False
@@ -63,16 +85,24 @@ def live_conversation(
     call_sid: str | None,
     now: datetime,
     timeout: timedelta,
-) -> Conversation | None:
-    """The sender's conversation that carries on with this message (a call's own), or None."""
+) -> ConversationView | None:
+    """The sender's conversation that carries on with this message (a call's own), or None.
+
+    A plain row of the five columns the reading needs, not an object: the turn's transaction
+    reads the conversation afresh under its lock anyway.
+    """
     if call_sid:
         return find_call(db_session=db_session, call_sid=call_sid)
-    conversation = db_session.scalars(ACTIVE, {"channel": channel, "sender": sender}).first()
+    params = {"channel": channel, "sender": sender}
+    if has_pending(db_session, Conversation):
+        conversation: ConversationView | None = db_session.scalars(ACTIVE, params).first()
+    else:
+        conversation = db_session.connection().execute(ACTIVE_VIEW, params).first()  # type: ignore[assignment]
     return conversation if _live(conversation, now, timeout) else None
 
 
 def current_language(
-    *, db_session: Session, conversation: Conversation | None, sender: str
+    *, db_session: Session, conversation: ConversationView | None, sender: str
 ) -> tuple[str | None, bool]:
     """The language of the sender's live conversation, and whether nothing was said in it yet.
 
@@ -178,8 +208,10 @@ def set_opt_out(*, db_session: Session, phone: str, keyword: str | None, now: da
 
 
 def is_opted_out(*, db_session: Session, phone: str) -> bool:
-    """Whether the number has opted out of messages."""
-    return db_session.get(OptOut, phone) is not None
+    """Whether the number has opted out of messages (asked of every "yes" and every text sent)."""
+    if has_pending(db_session, OptOut):
+        return db_session.get(OptOut, phone) is not None
+    return db_session.connection().execute(OPTED_OUT, {"phone": phone}).first() is not None
 
 
 def find_call(*, db_session: Session, call_sid: str) -> Conversation | None:
