@@ -85,8 +85,7 @@ class DialogueState:
     def to_json(self) -> dict[str, Any]:
         """The JSON stored on the conversation (defaults left out, so rows stay small)."""
         data = asdict(self)
-        default = asdict(DialogueState())
-        return {k: v for k, v in data.items() if v != default[k]}
+        return {k: v for k, v in data.items() if v != _DEFAULT[k]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:
@@ -94,14 +93,19 @@ class DialogueState:
         data = copy.deepcopy(data or {})  # never share objects with the loaded row
         try:
             report = data.pop("report", None)
-            known = {f.name for f in fields(cls)}
-            state = cls(**{k: v for k, v in data.items() if k in known})
+            state = cls(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
             state.step = Step(state.step)
             state.pending = Slot(state.pending) if state.pending else None
             state.paused = Step(state.paused) if state.paused else None
             if report:
-                rfields = {f.name for f in fields(Report)}
-                state.report = Report(**{k: v for k, v in report.items() if k in rfields})
+                known = {k: v for k, v in report.items() if k in _REPORT_FIELDS}
+                state.report = Report(**known)
             return state
         except (TypeError, ValueError):
             return cls()
+
+
+# Read on every turn (twice): worked out once. _DEFAULT is only compared with, never changed.
+_DEFAULT = asdict(DialogueState())
+_STATE_FIELDS = frozenset(f.name for f in fields(DialogueState))
+_REPORT_FIELDS = frozenset(f.name for f in fields(Report))
