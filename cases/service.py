@@ -6,8 +6,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cases.db import has_pending
 from cases.deadlines import CityCalendar, default_calendar
@@ -110,9 +111,14 @@ def create_case(
     )
     db_session.add(case)
     db_session.flush()
-    case.service_request_id = format_case_number(case.id)
-    db_session.add(
-        CaseEvent(
+    # the number comes from the id: set by one UPDATE and the event by one INSERT, not a second
+    # pass of the unit of work (set_committed_value: the object knows, nothing left to flush)
+    number = format_case_number(case.id)
+    connection = db_session.connection()
+    connection.execute(update(Case).where(Case.id == case.id).values(service_request_id=number))
+    set_committed_value(case, "service_request_id", number)
+    connection.execute(
+        insert(CaseEvent).values(
             case_id=case.id,
             at=now,
             kind="filed",
@@ -121,7 +127,6 @@ def create_case(
             notes=None,
         )
     )
-    db_session.flush()
     return case
 
 
