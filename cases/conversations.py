@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from cases.db import has_pending
+from cases.db import plain_rows
 from cases.models import Conversation, OptOut, ResidentLanguage, Turn
 
 # The per-message queries, built once: SQLAlchemy then reuses their compiled SQL and cache key.
@@ -94,11 +94,8 @@ def live_conversation(
     if call_sid:
         return find_call(db_session=db_session, call_sid=call_sid)
     params = {"channel": channel, "sender": sender}
-    if has_pending(db_session, Conversation):
-        conversation: ConversationView | None = db_session.scalars(ACTIVE, params).first()
-    else:
-        conversation = db_session.connection().execute(ACTIVE_VIEW, params).first()  # type: ignore[assignment]
-    return conversation if _live(conversation, now, timeout) else None
+    conversation = plain_rows(db_session, ACTIVE_VIEW, params, model=Conversation).first()
+    return conversation if _live(conversation, now, timeout) else None  # type: ignore[return-value]
 
 
 def current_language(
@@ -118,7 +115,7 @@ def current_language(
 def remembered_language(*, db_session: Session, phone: str) -> str | None:
     """The language a number last used (None: never seen)."""
     known = db_session.identity_map.get(identity_key(ResidentLanguage, phone))
-    if known is not None:  # changed in this session and not yet flushed: that is the truth
+    if known is not None:  # the session's copy wins: it may hold a change not yet flushed
         return known.language
     return db_session.connection().execute(LANGUAGE_OF, {"phone": phone}).scalar()
 
@@ -209,9 +206,7 @@ def set_opt_out(*, db_session: Session, phone: str, keyword: str | None, now: da
 
 def is_opted_out(*, db_session: Session, phone: str) -> bool:
     """Whether the number has opted out of messages (asked of every "yes" and every text sent)."""
-    if has_pending(db_session, OptOut):
-        return db_session.get(OptOut, phone) is not None
-    return db_session.connection().execute(OPTED_OUT, {"phone": phone}).first() is not None
+    return plain_rows(db_session, OPTED_OUT, {"phone": phone}, model=OptOut).first() is not None
 
 
 def find_call(*, db_session: Session, call_sid: str) -> Conversation | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +67,16 @@ def has_pending(db_session: Session, model: type) -> bool:
     plain-row query on the connection would not see them (the ORM's queries flush them first)."""
     unflushed = (db_session.new, db_session.dirty, db_session.deleted)
     return any(isinstance(o, model) for objects in unflushed for o in objects)
+
+
+def plain_rows(
+    db_session: Session, statement: Executable, params: dict[str, Any], *, model: type
+) -> Result[Any]:
+    """Rows of a column query run on the connection, skipping the ORM's execution path (hot
+    per-turn reads); through the session, which flushes first, if `model` rows are unflushed."""
+    if has_pending(db_session, model):
+        return db_session.execute(statement, params)
+    return db_session.connection().execute(statement, params)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

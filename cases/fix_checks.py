@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from cases.conversations import is_opted_out
-from cases.db import has_pending
+from cases.db import plain_rows
 from cases.enums import CaseStatus, Resolution
 from cases.models import Case, CaseEvent, FixCheck, OutboundMessage
 from cases.outbox import GIVE_UP_AFTER, enqueue_sms
@@ -182,10 +182,7 @@ def waiting(*, db_session: Session, phone: str, now: datetime, window: timedelta
     A question counts once its text went out, for `window`; older ones (and questions the
     outbox gave up on) are marked expired here.
     """
-    none = not has_pending(db_session, FixCheck) and (
-        db_session.connection().execute(ANY_WAITING, {"phone": phone}).first() is None
-    )
-    if none:
+    if plain_rows(db_session, ANY_WAITING, {"phone": phone}, model=FixCheck).first() is None:
         return []
     rows = db_session.execute(WAITING, {"phone": phone}).all()
     found: list[tuple[datetime, int, FixCheck]] = []

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from cases.db import has_pending
+from cases.db import plain_rows
 from cases.fix_checks import FixCheckRules
 from cases.models import Case, OptOut, OutboundMessage, utcnow
 from cases.notice_models import AlertSubscription, Notice
@@ -58,10 +58,7 @@ ACTIVE = select(Notice).where(*_SHOWN).order_by(Notice.starts_at.desc(), Notice.
 
 def active(*, db_session: Session, now: datetime) -> list[Notice]:
     """The notices shown now, newest first."""
-    none = not has_pending(db_session, Notice) and (
-        db_session.connection().execute(ANY_ACTIVE, {"now": now}).first() is None
-    )
-    if none:
+    if plain_rows(db_session, ANY_ACTIVE, {"now": now}, model=Notice).first() is None:
         return []  # the usual case: one plain-row query, no objects loaded
     return list(db_session.scalars(ACTIVE, {"now": now}))
 

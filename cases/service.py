@@ -10,7 +10,7 @@ from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cases.db import has_pending
+from cases.db import plain_rows
 from cases.deadlines import CityCalendar, default_calendar
 from cases.enums import OPEN_STATUSES, CaseStatus
 from cases.lifecycle import new_token
@@ -149,10 +149,10 @@ def find_duplicate(
     lat: float | None,
     long: float | None,
     now: datetime,
-) -> Row[tuple[int, str | None]] | None:
+) -> Row[tuple[int]] | None:
     """An open case of the same service at the same address (or within ~30 m), recently filed:
-    its id and number (a plain row: every filing asks, and only those two are wanted)."""
-    query: Select[tuple[int, str | None]] = select(Case.id, Case.service_request_id).where(
+    a row of its id (every filing asks; the reply reads the number with `case_number`)."""
+    query: Select[tuple[int]] = select(Case.id).where(
         Case.service_code == service_code,
         Case.status.in_(OPEN_STATUSES),
         Case.requested_datetime >= now - DUPLICATE_WINDOW,
@@ -166,10 +166,7 @@ def find_duplicate(
         )
     else:
         return None
-    query = query.order_by(Case.id).limit(1)
-    if has_pending(db_session, Case):
-        return db_session.execute(query).first()  # the ORM's query flushes them first
-    return db_session.connection().execute(query).first()
+    return plain_rows(db_session, query.order_by(Case.id).limit(1), {}, model=Case).first()
 
 
 def case_number(*, db_session: Session, case_id: int) -> str | None:
