@@ -36,7 +36,6 @@ class _Info:
         return self.needles
 
 
-@cache  # the app and the tests load the lexicon many times: its patterns are read once
 def needles(pattern: str) -> Needles | None:
     """Lower-case strings one of which every match contains, or None if there is no such set."""
     return _sequence(sre_parse.parse(pattern).data).required() or None
@@ -133,7 +132,7 @@ class Prefiltered:
         return text if self._cannot_match(text) else self.compiled.sub(repl, text)
 
 
-@cache
+@cache  # the app and the tests load the lexicon many times: each pattern is read once
 def _index(pattern: str) -> tuple[Needles | None, frozenset[str], dict[str, tuple[str, ...]]]:
     """A pattern's needles, and those by their first two letters (one dict lookup per pair)."""
     found = needles(pattern)
