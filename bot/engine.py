@@ -35,6 +35,7 @@ from wording import Wording
 
 __all__ = ["Engine", "Reply", "Turn", "call_action"]
 
+TURN_INSERT = insert(TurnRow.__table__)  # built once: no statement or cache key per turn
 SIMPLE = {
     "greet": ("GREETING", "greeting"),
     "help": ("MENU", "menu"),
@@ -219,29 +220,27 @@ class Engine:
         if keyword == "opt_out":
             conversations.close_conversation(conv, reason="opted_out", now=now)
         db_session.flush()
-        # one INSERT statement, not the unit of work: nothing reads the row back in this turn
-        db_session.execute(
-            insert(TurnRow),
-            [
-                dict(
-                    conversation_id=conv.id,
-                    message_id=turn.message_id,
-                    channel=turn.channel,
-                    text=text if not turn.digits else f"[keypad] {turn.digits}",
-                    asr_confidence=turn.asr_confidence,
-                    intent=parse.intent if parse else None,
-                    confidence=parse.confidence if parse else None,
-                    entities=parse.entities if parse else [],
-                    ranking=intents.top_intents(parse),
-                    danger=danger.reason if danger.level > Danger.NONE else None,
-                    nlu_error=heard.nlu_error,
-                    reply=reply.text,
-                    reply_kind=reply.kind,
-                    received_at=now,
-                    replied_at=self.clock(),
-                    case_id=d.case.id if d.case else None,
-                )
-            ],
+        # one Core INSERT, not the unit of work nor an ORM bulk insert: nothing reads it back
+        db_session.connection().execute(
+            TURN_INSERT,
+            dict(
+                conversation_id=conv.id,
+                message_id=turn.message_id,
+                channel=turn.channel,
+                text=text if not turn.digits else f"[keypad] {turn.digits}",
+                asr_confidence=turn.asr_confidence,
+                intent=parse.intent if parse else None,
+                confidence=parse.confidence if parse else None,
+                entities=parse.entities if parse else [],
+                ranking=intents.top_intents(parse),
+                danger=danger.reason if danger.level > Danger.NONE else None,
+                nlu_error=heard.nlu_error,
+                reply=reply.text,
+                reply_kind=reply.kind,
+                received_at=now,
+                replied_at=self.clock(),
+                case_id=d.case.id if d.case else None,
+            ),
         )
         keys = turn.channel == "voice"  # every step takes keys: 8 text, 9 language, 0 operator
         filed = d.case.service_code if reply.kind == "filed" and d.case else None

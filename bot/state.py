@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -84,13 +83,17 @@ class DialogueState:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON stored on the conversation (defaults left out, so rows stay small)."""
-        data = asdict(self)
-        return {k: v for k, v in data.items() if v != _DEFAULT[k]}
+        data = {}
+        for name, default in _DEFAULT.items():  # as asdict(), without its generic recursion
+            value = getattr(self, name)
+            if value != default:
+                data[name] = _copied(vars(value) if name == "report" else value)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:
         """Read the stored JSON back; unknown or malformed state starts afresh."""
-        data = copy.deepcopy(data or {})  # never share objects with the loaded row
+        data = _copied(data or {})  # never share objects with the loaded row
         try:
             report = data.pop("report", None)
             state = cls(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
@@ -103,6 +106,15 @@ class DialogueState:
             return state
         except (TypeError, ValueError):
             return cls()
+
+
+def _copied(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, scalars): what deepcopy does for it, cheaper."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 # Read on every turn (twice): worked out once. _DEFAULT is only compared with, never changed.

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,6 +19,33 @@ from cases.redact import redact
 
 CASE_PREFIX = "311-"
 CASE_NUMBER_RE = re.compile(r"\b311\s*[-–.]?\s*(\d{6,10})\b")
+DUPLICATE_WINDOW = timedelta(days=30)
+NEAR_DEGREES = 0.0003  # about 30 m
+
+# Statements every filing runs, built once (no statement construction or cache key per call)
+SET_NUMBER = (
+    update(Case.__table__)
+    .where(Case.__table__.c.id == bindparam("case_id"))
+    .values(service_request_id=bindparam("number"))
+)
+FILED_EVENT = insert(CaseEvent.__table__)
+_RECENT_OPEN = select(Case.id).where(
+    Case.service_code == bindparam("service_code"),
+    Case.status.in_(OPEN_STATUSES),
+    Case.requested_datetime >= bindparam("since"),
+)
+DUPLICATE_AT_ADDRESS = (
+    _RECENT_OPEN.where(func.lower(Case.address) == bindparam("address")).order_by(Case.id).limit(1)
+)
+DUPLICATE_NEARBY = (
+    _RECENT_OPEN.where(
+        Case.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+        Case.long.between(bindparam("long_min"), bindparam("long_max")),
+    )
+    .order_by(Case.id)
+    .limit(1)
+)
+NUMBER_BY_ID = select(Case.service_request_id).where(Case.id == bindparam("case_id"))
 
 
 def format_case_number(case_id: int) -> str:
@@ -115,17 +142,18 @@ def create_case(
     # pass of the unit of work (set_committed_value: the object knows, nothing left to flush)
     number = format_case_number(case.id)
     connection = db_session.connection()
-    connection.execute(update(Case).where(Case.id == case.id).values(service_request_id=number))
+    connection.execute(SET_NUMBER, {"case_id": case.id, "number": number})
     set_committed_value(case, "service_request_id", number)
     connection.execute(
-        insert(CaseEvent).values(
-            case_id=case.id,
-            at=now,
-            kind="filed",
-            to_status=CaseStatus.RECEIVED,
-            actor_name=source,
-            notes=None,
-        )
+        FILED_EVENT,
+        {
+            "case_id": case.id,
+            "at": now,
+            "kind": "filed",
+            "to_status": CaseStatus.RECEIVED,
+            "actor_name": source,
+            "notes": None,
+        },
     )
     return case
 
@@ -135,10 +163,6 @@ def get_case(*, db_session: Session, service_request_id: str) -> Case | None:
     return db_session.scalars(
         select(Case).where(Case.service_request_id == service_request_id)
     ).first()
-
-
-DUPLICATE_WINDOW = timedelta(days=30)
-NEAR_DEGREES = 0.0003  # about 30 m
 
 
 def find_duplicate(
@@ -152,24 +176,19 @@ def find_duplicate(
 ) -> Row[tuple[int]] | None:
     """An open case of the same service at the same address (or within ~30 m), recently filed:
     a row of its id (every filing asks; the reply reads the number with `case_number`)."""
-    query: Select[tuple[int]] = select(Case.id).where(
-        Case.service_code == service_code,
-        Case.status.in_(OPEN_STATUSES),
-        Case.requested_datetime >= now - DUPLICATE_WINDOW,
-    )
+    params: dict[str, Any] = {"service_code": service_code, "since": now - DUPLICATE_WINDOW}
+    query: Select[tuple[int]]
     if address:
-        query = query.where(func.lower(Case.address) == address.lower())
+        query, params["address"] = DUPLICATE_AT_ADDRESS, address.lower()
     elif lat is not None and long is not None:
-        query = query.where(
-            Case.lat.between(lat - NEAR_DEGREES, lat + NEAR_DEGREES),
-            Case.long.between(long - NEAR_DEGREES, long + NEAR_DEGREES),
-        )
+        query = DUPLICATE_NEARBY
+        params |= {"lat_min": lat - NEAR_DEGREES, "lat_max": lat + NEAR_DEGREES}
+        params |= {"long_min": long - NEAR_DEGREES, "long_max": long + NEAR_DEGREES}
     else:
         return None
-    return plain_rows(db_session, query.order_by(Case.id).limit(1), {}, model=Case).first()
+    return plain_rows(db_session, query, params, model=Case).first()
 
 
 def case_number(*, db_session: Session, case_id: int) -> str | None:
     """The public number of a case by its id (None: no such case)."""
-    query = select(Case.service_request_id).where(Case.id == case_id)
-    return db_session.connection().execute(query).scalar()
+    return db_session.connection().execute(NUMBER_BY_ID, {"case_id": case_id}).scalar()
