@@ -11,6 +11,7 @@ them, a pattern we cannot read that way, or a text outside ASCII runs the patter
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import cache
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -110,16 +111,18 @@ class Prefiltered:
     def __init__(self, compiled: re.Pattern[str]):
         self.compiled = compiled
         self.pattern = compiled.pattern
-        self.needles, self._singles, self._by_pair = _index(compiled.pattern)
+        index = _index(compiled.pattern)
+        self.needles, self._short, self._by_key, self._keys = index
 
     def _cannot_match(self, text: str) -> bool:
         if self.needles is None or not text.isascii():
             return False
-        lowered, pairs = _pairs(text)
-        if self._singles and not self._singles.isdisjoint(lowered):
+        lowered, grams = _grams(text)
+        if not self._short.isdisjoint(grams):
             return False
-        for pair in pairs.intersection(self._by_pair):
-            if any(needle in lowered for needle in self._by_pair[pair]):
+        by_key = self._by_key
+        for key in self._keys.intersection(grams):
+            if any(needle in lowered for needle in by_key[key]):
                 return False
         return True
 
@@ -132,26 +135,43 @@ class Prefiltered:
         return text if self._cannot_match(text) else self.compiled.sub(repl, text)
 
 
+Index = tuple[Needles | None, frozenset[str], dict[str, tuple[str, ...]], frozenset[str]]
+
+
 @cache  # the app and the tests load the lexicon many times: each pattern is read once
-def _index(pattern: str) -> tuple[Needles | None, frozenset[str], dict[str, tuple[str, ...]]]:
-    """A pattern's needles, and those by their first two letters (one dict lookup per pair)."""
+def _index(pattern: str) -> Index:
+    """A pattern's needles: those of one or two letters as they are (looked up among the text's
+    letters and pairs), longer ones under the three-letter piece of theirs that the fewest
+    other needles share, so a text's common pieces ("the", "in ") lead to few needles."""
     found = needles(pattern)
-    singles = frozenset(n for n in found or () if len(n) == 1)
-    by_pair: dict[str, tuple[str, ...]] = {}
-    for needle in sorted(n for n in found or () if len(n) > 1):
-        by_pair[needle[:2]] = (*by_pair.get(needle[:2], ()), needle)
-    return found, singles, by_pair
+    short = frozenset(n for n in found or () if len(n) < 3)
+    longer = sorted(n for n in found or () if len(n) >= 3)
+    shared = Counter(t for n in longer for t in _trigrams(n))
+    by_key: dict[str, tuple[str, ...]] = {}
+    for needle in longer:
+        key = min(_trigrams(needle), key=lambda t: (shared[t], t))
+        by_key[key] = (*by_key.get(key, ()), needle)
+    return found, short, by_key, frozenset(by_key)
+
+
+def _trigrams(text: str) -> set[str]:
+    return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
 _last: tuple[str, str, frozenset[str]] = ("", "", frozenset())
 
 
-def _pairs(text: str) -> tuple[str, frozenset[str]]:
-    """The text lower-cased and its two-letter pairs, kept for the next pattern on the same text."""
+def _grams(text: str) -> tuple[str, frozenset[str]]:
+    """The text lower-cased, and its letters, pairs and three-letter pieces (kept for the next
+    pattern on the same text)."""
     global _last
-    seen, lowered, pairs = _last  # one tuple, read at once: safe with threads
+    seen, lowered, grams = _last  # one tuple, read at once: safe with threads
     if seen != text:
         lowered = text.lower()
-        pairs = frozenset(lowered[i : i + 2] for i in range(len(lowered) - 1))
-        _last = (text, lowered, pairs)
-    return lowered, pairs
+        n = len(lowered)
+        grams = frozenset(
+            [*lowered, *(lowered[i : i + 2] for i in range(n - 1))]
+            + [lowered[i : i + 3] for i in range(n - 2)]
+        )
+        _last = (text, lowered, grams)
+    return lowered, grams
