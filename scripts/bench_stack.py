@@ -35,7 +35,7 @@ from twilio.request_validator import RequestValidator
 from cases.db import make_engine, make_session_factory
 from cases.migrate import upgrade
 from cases.models import Case
-from nlu.rasa_cli import cache_dir, ensure_model, rasa_bin, rasa_env, run_rasa
+from nlu.rasa_cli import cache_dir, ensure_model, run_rasa
 from nlu.server import RasaServer, free_port
 from scripts.chat import TO
 from scripts.cpu import busy_cpu_seconds, cpu_seconds, own_cpu_seconds
@@ -119,24 +119,20 @@ def peer_model() -> Path:
 class PeerServer(RasaServer):
     """`rasa run --enable-api` with the REST channel, serving the peer assistant."""
 
+    def command(self) -> list[str]:
+        """Our servers' command (the token kept one word) plus a credentials file that turns
+        the REST channel on."""
+        return [*super().command(), "--credentials", str(self.credentials)]
+
+    @property
+    def credentials(self) -> Path:
+        return self.log_path.parent / "bench-peer-credentials.yml"
+
     def spawn(self) -> PeerServer:
-        """Start the process with a credentials file that turns the REST channel on."""
+        """Start the process after writing its credentials file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        credentials = self.log_path.parent / "bench-peer-credentials.yml"
-        credentials.write_text("rest:\n")
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                *(str(rasa_bin()), "run", "--enable-api", "--model", str(self.model)),
-                *("--credentials", str(credentials), "--interface", "127.0.0.1"),
-                *("--port", str(self.port), "--auth-token", self.token),
-                *("--log-file", str(self.log_path)),
-            ],
-            cwd=ROOT,
-            env=rasa_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.credentials.write_text("rest:\n")
+        super().spawn()
         return self
 
 
