@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from cases.app_secrets import COOKIE_KEY, shared_secret
 from cases.staff_sessions import LIFETIME
 
 
-class StoredKeySessionInterface(SecureCookieSessionInterface):
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened without building a serializer when the request
+    carries no session cookie (every webhook and public request: only staff have one)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+class StoredKeySessionInterface(CookieSessionInterface):
     """Signed cookies whose key, without CIVICLINE_SECRET_KEY, is the one kept in the store.
 
     Fetched on first use rather than at start-up, so a worker boots even while the database
@@ -52,6 +62,7 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["civicline"].settings
     if settings.secret_key:
         app.secret_key = settings.secret_key
+        app.session_interface = CookieSessionInterface()
     else:
         logging.getLogger(__name__).warning(
             "CIVICLINE_SECRET_KEY is not set: console cookies are signed with a key generated "
