@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ ACTIVE_VIEW = select(
     Conversation.state,
     Conversation.handoff_status,
     Conversation.last_activity_at,
+    # whether anything was said in it yet (the language choice asks): in the same statement
+    exists().where(Turn.conversation_id == Conversation.id).label("said"),
 ).where(*_ACTIVE_SENDER)
 # Inside the turn's write transaction: fresh from the row, never the copy an earlier read left.
 ACTIVE_FRESH = ACTIVE.execution_options(populate_existing=True)
@@ -108,8 +110,11 @@ def current_language(
     """
     if conversation is None:
         return remembered_language(db_session=db_session, phone=sender), True
-    said = db_session.connection().execute(ANY_TURN, {"conversation_id": conversation.id})
-    return conversation.language, said.first() is None
+    said = getattr(conversation, "said", None)  # read with the row (ACTIVE_VIEW); a call's: ask
+    if said is None:
+        turn = db_session.connection().execute(ANY_TURN, {"conversation_id": conversation.id})
+        said = turn.first() is not None
+    return conversation.language, not said
 
 
 def remembered_language(*, db_session: Session, phone: str) -> str | None:
