@@ -155,6 +155,7 @@ def _index(pattern: str) -> Index:
 
 
 def _trigrams(text: str) -> set[str]:
+    """The three-letter pieces of a needle: any one of them can key it (a text holds them all)."""
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
 

@@ -83,7 +83,7 @@ class DialogueState:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON stored on the conversation (defaults left out, so rows stay small)."""
-        data = {}
+        data: dict[str, Any] = {}
         for name, default in _DEFAULT.items():  # as asdict(), without its generic recursion
             value = getattr(self, name)
             if value != default:
