@@ -47,12 +47,8 @@ def make_engine(url: str) -> Engine:
         # conversation serialise instead of failing on a lock upgrade. A read-only transaction
         # (READ_ONLY) needs no lock in WAL: taking it made the other worker sleep in SQLite's
         # busy handler (1, 2, 5, 10... ms) while this one only read.
-        # Straight to the driver: two transactions a turn, each BEGIN through exec_driver_sql
-        # cost ~55 Python calls of SQLAlchemy's statement machinery for a constant string.
         read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
-        conn.connection.driver_connection.execute(
-            "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE"
-        )
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
