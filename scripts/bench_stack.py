@@ -406,9 +406,9 @@ def main() -> None:
     """Measure every cell in turn (never two at once) and print the table."""
     logs = ROOT / "reports"
     logs.mkdir(exist_ok=True)
-    stacks = Stacks(logs).start()
-    try:
-        cells = measure(stacks)
+    stacks = Stacks(logs)
+    try:  # a server that fails to start must not leave the others running (~0.6 GB each)
+        cells = measure(stacks.start())
     finally:
         stacks.stop()
     text, summary = table(cells)
