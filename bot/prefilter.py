@@ -145,11 +145,11 @@ def _index(pattern: str) -> Index:
     other needles share, so a text's common pieces ("the", "in ") lead to few needles."""
     found = needles(pattern)
     short = frozenset(n for n in found or () if len(n) < 3)
-    longer = sorted(n for n in found or () if len(n) >= 3)
-    shared = Counter(t for n in longer for t in _trigrams(n))
+    pieces = {n: _trigrams(n) for n in sorted(n for n in found or () if len(n) >= 3)}
+    shared = Counter(t for trigrams in pieces.values() for t in trigrams)
     by_key: dict[str, tuple[str, ...]] = {}
-    for needle in longer:
-        key = min(_trigrams(needle), key=lambda t: (shared[t], t))
+    for needle, trigrams in pieces.items():
+        key = min(trigrams, key=lambda t: (shared[t], t))
         by_key[key] = (*by_key.get(key, ()), needle)
     return found, short, by_key, frozenset(by_key)
 
